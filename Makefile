@@ -1,0 +1,57 @@
+# Scones MLOps — the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+# uv does not read pip's configuration: hand it pip's find-links (a local torch wheel) when set.
+FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),)
+export PYTHONPATH := $(CURDIR)
+export AWS_EC2_METADATA_DISABLED := true
+
+.PHONY: demo test test-fast lint airflow stop benchmarks lock mwaa-bundle clean
+
+$(VENV)/.installed: requirements/lock.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)" || echo "uv unavailable: installing with pip (slower)"
+	if [ -x $(BIN)/uv ]; then \
+	  $(BIN)/uv pip install --python $(BIN)/python $(FIND_LINKS) -r requirements/lock.txt; \
+	else \
+	  $(BIN)/python -m pip install -r requirements/lock.txt; \
+	fi
+	touch $@
+
+## Run the whole lifecycle offline through a real Airflow scheduler.
+demo: $(VENV)/.installed
+	$(BIN)/python -m include.cli demo
+
+## Run the test suite (unit, contract and end-to-end).
+test: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+## The quick loop: everything but the end-to-end runs.
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -m "not e2e"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+## Keep Airflow running with the UI on http://127.0.0.1:8080 (Ctrl-C stops it).
+airflow: $(VENV)/.installed
+	$(BIN)/python -m include.cli airflow
+
+benchmarks: $(VENV)/.installed
+	$(BIN)/python benchmarks/run.py
+
+## Recompile requirements/lock.txt from requirements/local.in under MWAA's constraints.
+lock:
+	test -x $(BIN)/uv || $(PYTHON) -m pip install "uv==$(UV_VERSION)"
+	grep -vE '^(numpy|scipy|pandas)==' requirements/airflow-constraints-3.3.1-python3.12.txt > requirements/.constraints-py311.txt
+	$(BIN)/uv pip compile requirements/local.in --python-version 3.11 $(FIND_LINKS) \
+	  -c requirements/.constraints-py311.txt --no-header -o requirements/lock.txt
+	# Keep torch a plain release pin: the +cpu local build comes from find-links where it lies.
+	sed -i 's/^torch==\([0-9.]*\)+cpu/torch==\1/' requirements/lock.txt
+	rm requirements/.constraints-py311.txt
+
+clean:
+	rm -rf $(VENV) .airflow .data .pytest_cache
