@@ -1,0 +1,47 @@
+"""Command line: ``python -m include.cli demo|airflow``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from include.demo import DEMO_HOME, demo_environment, say, synthetic_archive
+from include.local_airflow import LocalAirflow
+from include.settings import get_settings
+
+
+def run_airflow(port: int) -> None:
+    """Keep a local Airflow running with the UI, using the synthetic archive as the CIFAR source."""
+    settings = get_settings()
+    archive, md5 = synthetic_archive(settings.data_root)
+    env = {k: v for k, v in demo_environment(archive, md5).items() if "SCHEDULE" not in k}
+    airflow = LocalAirflow(DEMO_HOME, port=port, extra_env=env)
+    say("starting Airflow ...")
+    with airflow:
+        airflow.ensure_pool(settings.sagemaker_pool, settings.sagemaker_pool_slots)
+        say(f"Airflow UI: {airflow.url}  (no login needed locally) — Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            say("stopping Airflow")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="scones", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the lifecycle offline through a real Airflow scheduler")
+    demo.add_argument("--keep-running", action="store_true", help="leave Airflow up afterwards for the UI")
+    ui = commands.add_parser("airflow", help="run Airflow with the UI until Ctrl-C")
+    ui.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from include.demo import run_demo
+
+        run_demo(keep_running=args.keep_running)
+    elif args.command == "airflow":
+        run_airflow(args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Ship a program's source folder to the object store, addressed by its content hash.
+
+Jobs read their code from ``s3://BUCKET/code/<program>/<digest>/``, so a run always names
+the exact code it ran and re-uploading unchanged code writes nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+from include.settings import PROJECT_ROOT, Settings
+from include.storage import ObjectStore
+
+PROGRAM_DIRS = {
+    "ingest": PROJECT_ROOT / "include" / "data",
+    "model": PROJECT_ROOT / "include" / "model",
+    "monitor": PROJECT_ROOT / "include" / "monitor",
+}
+_SHIPPED_SUFFIXES = {".py", ".json"}
+
+
+def source_files(directory: Path) -> list[Path]:
+    return sorted(
+        p for p in directory.rglob("*")
+        if p.is_file() and p.suffix in _SHIPPED_SUFFIXES and "__pycache__" not in p.parts
+    )
+
+
+def source_digest(directory: Path) -> str:
+    """sha256 over the shipped files' relative paths and bytes."""
+    digest = hashlib.sha256()
+    for path in source_files(directory):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def upload_program(settings: Settings, store: ObjectStore, program: str) -> str:
+    """Upload the program's files once per content version; returns the code prefix URI (ends with /)."""
+    directory = PROGRAM_DIRS[program]
+    prefix = settings.s3_uri(settings.prefixes.code, program, source_digest(directory)[:16]) + "/"
+    for path in source_files(directory):
+        uri = prefix + path.relative_to(directory).as_posix()
+        if not store.exists(uri):
+            store.put_bytes(uri, path.read_bytes())
+    return prefix
+
+
+def source_tarball(directory: Path) -> bytes:
+    """A reproducible ``sourcedir.tar.gz`` as SageMaker script mode expects it."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for path in source_files(directory):
+            info = tar.gettarinfo(str(path), arcname=path.relative_to(directory).as_posix())
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
+    return buffer.getvalue()
