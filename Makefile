@@ -47,6 +47,8 @@ benchmarks: $(VENV)/.installed
 lock:
 	test -x $(BIN)/uv || $(PYTHON) -m pip install "uv==$(UV_VERSION)"
 	grep -vE '^(numpy|scipy|pandas)==' requirements/airflow-constraints-3.3.1-python3.12.txt > requirements/.constraints-py311.txt
+	# Compile afresh: an existing lock's plain torch pin would steer uv to the CUDA build on PyPI.
+	rm -f requirements/lock.txt
 	$(BIN)/uv pip compile requirements/local.in --python-version 3.11 $(FIND_LINKS) \
 	  -c requirements/.constraints-py311.txt --no-header -o requirements/lock.txt
 	# Keep torch a plain release pin: the +cpu local build comes from find-links where it lies.

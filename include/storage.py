@@ -136,7 +136,8 @@ class LocalObjectStore:
 
     def path_for(self, uri: str) -> Path:
         parsed = S3Uri.parse(uri)
-        if parsed.key.startswith("/") or "\\" in parsed.key or "/" in parsed.bucket or parsed.bucket in (".", ".."):
+        if (parsed.key.startswith("/") or "\\" in parsed.key or parsed.bucket in (".", "..")
+                or ".." in parsed.key.split("/")):
             raise DataRootEscapeError(f"DATA_ROOT escape refused: {uri!r} is not a plain bucket/key")
         return _inside(self.root, f"{parsed.bucket}/{parsed.key}")
 

@@ -1,0 +1,36 @@
+"""Fixtures every test may use: isolated settings, data root and fake AWS credentials."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ.setdefault("SCONES_DATA_ROOT", str(Path(os.environ.get("TMPDIR", "/tmp")) / "scones-test-data"))
+
+
+@pytest.fixture
+def scones_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Settings read from the environment this test sets, with a fresh data root."""
+    from include.settings import get_settings
+
+    env = {"SCONES_DATA_ROOT": str(tmp_path / "data"), "SCONES_RUNTIME": "local",
+           "SCONES_POLL_INTERVAL_SECONDS": "1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield env
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(scones_env: dict[str, str]):
+    from include.settings import get_settings
+
+    return get_settings()

@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from include.settings import SETTINGS_FILE, SettingsError, load_settings
+
+
+def test_defaults_load_with_local_runtime():
+    settings = load_settings(environ={})
+    assert settings.runtime == "local"
+    assert settings.data_root.is_absolute()
+    assert settings.confidence_threshold == 0.93
+
+
+def test_top_level_and_section_overrides_come_from_environment(tmp_path: Path):
+    settings = load_settings(environ={"SCONES_RUNTIME": "aws", "SCONES_DATA_ROOT": str(tmp_path),
+                                      "SCONES_INGEST__SEED": "7"})
+    assert settings.runtime == "aws"
+    assert settings.data_root == tmp_path
+    assert settings.ingest.seed == 7
+
+
+def test_invalid_value_names_setting_and_variable():
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ={"SCONES_RUNTIME": "cloud"})
+    assert "setting 'runtime'" in str(error.value)
+    assert "SCONES_RUNTIME" in str(error.value)
+
+
+def test_invalid_section_value_names_nested_variable():
+    with pytest.raises(SettingsError, match="SCONES_INGEST__VALIDATION_FRACTION"):
+        load_settings(environ={"SCONES_INGEST__VALIDATION_FRACTION": "1.5"})
+
+
+def test_missing_value_is_reported(tmp_path: Path):
+    broken = tmp_path / "settings.toml"
+    broken.write_text(SETTINGS_FILE.read_text().replace('bucket = "scones-mlops"', ""))
+    with pytest.raises(SettingsError, match="setting 'bucket'"):
+        load_settings(broken, environ={})
+
+
+def test_prefix_that_leaves_the_bucket_is_refused():
+    with pytest.raises(SettingsError, match="prefixes.datasets"):
+        load_settings(environ={"SCONES_PREFIXES__DATASETS": "../elsewhere"})
+
+
+def test_schedule_can_be_switched_off():
+    assert load_settings(environ={"SCONES_INGEST__SCHEDULE": "none"}).ingest.schedule is None
