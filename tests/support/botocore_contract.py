@@ -6,10 +6,10 @@ or enums; those are read from the shape metadata here.
 
 from __future__ import annotations
 
-import regex
 from typing import Any
 
 import botocore.session
+import regex
 from botocore.validate import ParamValidator
 
 _session = botocore.session.get_session()

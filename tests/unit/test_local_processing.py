@@ -68,7 +68,7 @@ def test_inputs_in_program_runs_outputs_uploaded(store: LocalObjectStore, tmp_pa
 def test_failed_program_uploads_nothing_and_records_failure(store: LocalObjectStore, tmp_path: Path):
     store.put_bytes("s3://b/in/fail", b"")
     registry = LocalJobRegistry(tmp_path / "work", "processing")
-    with pytest.raises(ProcessingJobError, match="exit code 3: .*about to fail"):
+    with pytest.raises(ProcessingJobError, match=r"exit code 3: .*about to fail"):
         run_processing_job(_request("job-bad"), store=store, registry=registry, log=lambda _: None)
     assert store.list("s3://b/out/") == []
     assert registry.describe("job-bad")["ProcessingJobStatus"] == "Failed"

@@ -40,7 +40,7 @@ def test_missing_value_is_reported(tmp_path: Path):
 
 
 def test_prefix_that_leaves_the_bucket_is_refused():
-    with pytest.raises(SettingsError, match="prefixes.datasets"):
+    with pytest.raises(SettingsError, match=r"prefixes\.datasets"):
         load_settings(environ={"SCONES_PREFIXES__DATASETS": "../elsewhere"})
 
 
