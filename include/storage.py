@@ -77,13 +77,11 @@ def download_prefix(store: ObjectStore, prefix_uri: str, directory: Path) -> lis
     """Copy every object under ``prefix_uri`` (or the single object it names) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     objects = store.list(prefix_uri)
-    if not objects and store.exists(prefix_uri):
-        target = directory / prefix_uri.rstrip("/").rsplit("/", 1)[-1]
-        store.download_file(prefix_uri, target)
-        return [target]
     written = []
     for info in objects:
-        target = _inside(directory, relative_key(prefix_uri, info.uri))
+        # An S3Prefix naming one object whole downloads it by its base name, as SageMaker does.
+        relative = info.uri.rsplit("/", 1)[-1] if info.uri == prefix_uri else relative_key(prefix_uri, info.uri)
+        target = _inside(directory, relative)
         store.download_file(info.uri, target)
         written.append(target)
     return written

@@ -1,0 +1,269 @@
+"""The training procedure: seeded epochs, per-epoch checkpoints, early stopping, best weights kept."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from channel_data import CLASSES
+from checkpointing import load_checkpoint, save_checkpoint
+from hyperparameters import Hyperparameters
+from model_artifacts import build_network
+from preprocessing import IMAGE_SIZE
+from pretrained import IMAGENET_NORMALISATION, PretrainedWeightsUnavailable, load_pretrained_resnet18
+from torch import nn
+from training_loop import PassResult, evaluate_pass, train_one_epoch
+
+CHECKPOINT_FORMAT = 1
+PREPROCESSING_DESCRIPTION = "RGB, shorter side resized to 32 (bicubic), centre crop 32x32"
+LR_REDUCTION_FACTOR = 0.5
+LR_REDUCTION_PATIENCE = 2
+
+
+@dataclass
+class TrainingOutcome:
+    """The best network and everything the job reports about how it got there."""
+
+    network: nn.Module
+    model_config: dict[str, Any]
+    best_epoch: int
+    history: list[dict[str, float]]
+    stopped_early: bool
+    resumed_after_epoch: int
+    training_seconds: float
+    training_images: int
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch; the CPU kernels used here are deterministic for a fixed thread count.
+
+    torch.use_deterministic_algorithms is left off: it imports torch's compiler stack (seconds per job)
+    and changes nothing on CPU.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def channel_normalisation(images: torch.Tensor) -> dict[str, list[float]]:
+    """Per-channel mean and standard deviation (0-1 scale) of uint8 training images."""
+    scaled = images.float() / 255.0
+    mean = scaled.mean(dim=(0, 2, 3))
+    std = scaled.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    return {
+        "mean": [round(float(value), 6) for value in mean],
+        "std": [round(float(value), 6) for value in std],
+    }
+
+
+def resume_signature(hyperparameters: Hyperparameters) -> dict[str, Any]:
+    """The hyperparameters a checkpoint must share to be resumed (epochs and patience may change)."""
+    return {k: v for k, v in hyperparameters.as_dict().items() if k not in ("epochs", "patience")}
+
+
+def initial_network(
+    hyperparameters: Hyperparameters, train_images: torch.Tensor, environ: Mapping[str, str]
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The starting network and its config: pretrained ResNet-18 if asked and found, else the scratch CNN."""
+    config: dict[str, Any] = {
+        "format_version": 1,
+        "classes": list(CLASSES),
+        "image_size": IMAGE_SIZE,
+        "preprocessing": PREPROCESSING_DESCRIPTION,
+        "dropout": hyperparameters.dropout,
+    }
+    if hyperparameters.backbone == "pretrained-resnet18":
+        try:
+            network, weights_path = load_pretrained_resnet18(
+                hyperparameters.pretrained_weights, environ, len(CLASSES), hyperparameters.dropout
+            )
+        except PretrainedWeightsUnavailable as reason:
+            print(f"pretrained weights unavailable ({reason}); training the scratch CNN instead", flush=True)
+        else:
+            print(f"loaded pretrained ResNet-18 weights from {weights_path}", flush=True)
+            config.update(architecture="resnet18", backbone="pretrained-resnet18", normalisation=IMAGENET_NORMALISATION)
+            return network, config
+    config.update(
+        architecture="vehicle_net",
+        backbone="scratch",
+        width=hyperparameters.width,
+        normalisation=channel_normalisation(train_images),
+    )
+    return build_network(config), config
+
+
+def metrics_line(epoch: int, train: PassResult, validation: PassResult, learning_rate: float) -> str:
+    """One regex-friendly log line per epoch (see metric_definitions.json)."""
+    return (
+        f"epoch={epoch} train_loss={train.loss:.4f} train_accuracy={train.accuracy:.4f} "
+        f"validation_loss={validation.loss:.4f} validation_accuracy={validation.accuracy:.4f} "
+        f"learning_rate={learning_rate:.6f} epoch_seconds={train.seconds + validation.seconds:.2f}"
+    )
+
+
+@dataclass
+class Progress:
+    """What a checkpoint carries besides model and optimiser state."""
+
+    completed_epochs: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    best: dict[str, Any] = field(
+        default_factory=lambda: {"epoch": 0, "accuracy": -1.0, "loss": float("inf"), "state_dict": None}
+    )
+    epochs_since_improvement: int = 0
+    stopped_early: bool = False
+
+    def record(self, epoch: int, validation: PassResult, network: nn.Module) -> None:
+        """Count the epoch; keep the weights when validation accuracy improves (lower loss breaks ties)."""
+        self.completed_epochs = epoch
+        best = self.best
+        if validation.accuracy > best["accuracy"] or (
+            validation.accuracy == best["accuracy"] and validation.loss < best["loss"]
+        ):
+            self.best = {
+                "epoch": epoch,
+                "accuracy": validation.accuracy,
+                "loss": validation.loss,
+                "state_dict": copy.deepcopy(network.state_dict()),
+            }
+            self.epochs_since_improvement = 0
+        else:
+            self.epochs_since_improvement += 1
+
+
+@dataclass
+class Trainer:
+    """A network with its optimiser, learning-rate schedule and the generator that shuffles and augments."""
+
+    network: nn.Module
+    model_config: dict[str, Any]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    generator: torch.Generator
+
+    @classmethod
+    def create(cls, network: nn.Module, model_config: dict[str, Any], hyperparameters: Hyperparameters) -> Trainer:
+        optimizer = torch.optim.AdamW(
+            network.parameters(), lr=hyperparameters.learning_rate, weight_decay=hyperparameters.weight_decay
+        )
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max", factor=LR_REDUCTION_FACTOR, patience=LR_REDUCTION_PATIENCE
+        )
+        generator = torch.Generator().manual_seed(hyperparameters.seed)
+        return cls(network, model_config, optimizer, scheduler, generator)
+
+    def checkpoint(self, signature: dict[str, Any], progress: Progress) -> dict[str, Any]:
+        """Everything needed to continue bit-for-bit after the current epoch."""
+        return {
+            "format_version": CHECKPOINT_FORMAT,
+            "signature": signature,
+            "model_config": self.model_config,
+            "network": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "generator_state": self.generator.get_state(),
+            "torch_rng_state": torch.get_rng_state(),
+            "progress": asdict(progress),
+        }
+
+    def restore(self, checkpoint: dict[str, Any]) -> Progress:
+        """Load a checkpoint's state into this trainer and return its progress."""
+        self.network.load_state_dict(checkpoint["network"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        self.generator.set_state(checkpoint["generator_state"])
+        torch.set_rng_state(checkpoint["torch_rng_state"])
+        return Progress(**checkpoint["progress"])
+
+
+def prepare_trainer(
+    hyperparameters: Hyperparameters,
+    train_images: torch.Tensor,
+    checkpoint_dir: Path | None,
+    environ: Mapping[str, str],
+) -> tuple[Trainer, Progress]:
+    """A fresh trainer, or one restored from a checkpoint written with the same hyperparameters."""
+    checkpoint = load_checkpoint(checkpoint_dir)
+    if checkpoint is not None and checkpoint.get("signature") != resume_signature(hyperparameters):
+        print(f"checkpoint in {checkpoint_dir} was written with other hyperparameters; starting from scratch")
+        checkpoint = None
+    if checkpoint is None:
+        network, model_config = initial_network(hyperparameters, train_images, environ)
+        return Trainer.create(network, model_config, hyperparameters), Progress()
+    trainer = Trainer.create(build_network(checkpoint["model_config"]), checkpoint["model_config"], hyperparameters)
+    progress = trainer.restore(checkpoint)
+    print(f"resuming from checkpoint in {checkpoint_dir} after epoch {progress.completed_epochs}", flush=True)
+    return trainer, progress
+
+
+def run_training(
+    hyperparameters: Hyperparameters,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    validation_data: tuple[torch.Tensor, torch.Tensor],
+    checkpoint_dir: Path | None,
+    environ: Mapping[str, str],
+) -> TrainingOutcome:
+    """Train with early stopping on validation accuracy; resume from a compatible checkpoint if present."""
+    seed_everything(hyperparameters.seed)
+    trainer, progress = prepare_trainer(hyperparameters, train_data[0], checkpoint_dir, environ)
+    resumed_after_epoch = progress.completed_epochs
+    normalisation = trainer.model_config["normalisation"]
+    training_seconds, training_images = 0.0, 0
+    for epoch in range(progress.completed_epochs + 1, hyperparameters.epochs + 1):
+        if progress.stopped_early:
+            break
+        train = train_one_epoch(
+            trainer.network, *train_data, trainer.optimizer, trainer.generator,
+            hyperparameters.batch_size, hyperparameters.augment, normalisation,
+        )  # fmt: skip
+        validation = evaluate_pass(
+            trainer.network, *validation_data, max(256, hyperparameters.batch_size), normalisation
+        )
+        learning_rate = trainer.optimizer.param_groups[0]["lr"]
+        print(metrics_line(epoch, train, validation, learning_rate), flush=True)
+        trainer.scheduler.step(validation.accuracy)
+        training_seconds += train.seconds
+        training_images += train.images
+        progress.history.append(history_row(epoch, train, validation, learning_rate))
+        progress.record(epoch, validation, trainer.network)
+        if 0 < hyperparameters.patience <= progress.epochs_since_improvement:
+            progress.stopped_early = True
+            print(
+                f"early stopping after epoch {epoch}: validation accuracy has not improved for "
+                f"{hyperparameters.patience} epochs (best epoch {progress.best['epoch']})",
+                flush=True,
+            )
+        if checkpoint_dir is not None:
+            save_checkpoint(checkpoint_dir, trainer.checkpoint(resume_signature(hyperparameters), progress))
+
+    if progress.best["state_dict"] is not None:
+        trainer.network.load_state_dict(progress.best["state_dict"])
+    return TrainingOutcome(
+        network=trainer.network,
+        model_config=trainer.model_config,
+        best_epoch=progress.best["epoch"],
+        history=progress.history,
+        stopped_early=progress.stopped_early,
+        resumed_after_epoch=resumed_after_epoch,
+        training_seconds=training_seconds,
+        training_images=training_images,
+    )
+
+
+def history_row(epoch: int, train: PassResult, validation: PassResult, learning_rate: float) -> dict[str, float]:
+    """One epoch's entry in training_summary.json's history."""
+    return {
+        "epoch": epoch,
+        "train_loss": train.loss,
+        "train_accuracy": train.accuracy,
+        "validation_loss": validation.loss,
+        "validation_accuracy": validation.accuracy,
+        "learning_rate": learning_rate,
+        "seconds": train.seconds + validation.seconds,
+    }

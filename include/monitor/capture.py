@@ -1,0 +1,159 @@
+"""Read SageMaker Data Capture JSONL for one time window.
+
+Files live under ``<dataset_source>/.../yyyy/mm/dd/hh/*.jsonl``. Hour folders prune the walk;
+each record's ``eventMetadata.inferenceTime`` decides membership of the window ``[start, end)``.
+A line that is not a capture record is yielded as malformed (when its hour folder is inside the
+window) so it is counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A half-open UTC interval; a missing bound is unbounded."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def bounded(self) -> bool:
+        return self.start is not None or self.end is not None
+
+    def contains(self, moment: datetime) -> bool:
+        return (self.start is None or moment >= self.start) and (self.end is None or moment < self.end)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        """Whether ``[start, end)`` shares any instant with the window."""
+        return (self.end is None or start < self.end) and (self.start is None or end > self.start)
+
+
+def parse_time(text: str, name: str = "time") -> datetime:
+    """An ISO 8601 timestamp as an aware UTC datetime (naive input is taken as UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueError(f"{name} {text!r} is not an ISO 8601 timestamp: use e.g. 2026-01-01T10:00:00Z") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CaptureEvent:
+    """One parsed capture record; ``None`` fields were absent or unreadable."""
+
+    image_bytes: bytes | None
+    output_text: str | None
+    inference_time: datetime | None
+    complete: bool
+
+
+MALFORMED = CaptureEvent(None, None, None, complete=False)
+
+
+def hour_of(path: Path) -> datetime | None:
+    """The UTC hour encoded by the ``yyyy/mm/dd/hh`` folders above a capture file."""
+    parts = path.parts[-5:-1]
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        return None
+    try:
+        return datetime(int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3]), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def capture_files(root: Path, window: TimeWindow) -> list[tuple[Path, datetime | None]]:
+    """JSONL files whose hour folder is within one hour of the window (sorted for determinism)."""
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"dataset_source {str(root)!r} is not a directory: point it at the folder holding the capture files"
+        )
+    margin = TimeWindow(window.start - HOUR if window.start else None, window.end + HOUR if window.end else None)
+    files = []
+    for path in sorted(root.rglob("*.jsonl")):
+        if not path.is_file():
+            continue
+        hour = hour_of(path.relative_to(root))
+        if hour is None or margin.overlaps(hour, hour + HOUR):
+            files.append((path, hour))
+    return files
+
+
+def _payload_data(payload: object) -> tuple[str, bool] | None:
+    """The payload's ``data`` text and whether it is base64-encoded."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), str):
+        return None
+    return payload["data"], str(payload.get("encoding", "")).upper() == "BASE64"
+
+
+def _input_bytes(payload: object) -> bytes | None:
+    found = _payload_data(payload)
+    if found is None:
+        return None
+    data, is_base64 = found
+    if not is_base64:
+        return data.encode("utf-8")
+    try:
+        return base64.b64decode(data)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _output_text(payload: object) -> str | None:
+    found = _payload_data(payload)
+    if found is None:
+        return None
+    data, is_base64 = found
+    if not is_base64:
+        return data
+    try:
+        return base64.b64decode(data).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def parse_line(line: str | bytes) -> CaptureEvent:
+    """Parse one JSONL line into an event (``MALFORMED`` when it is not a capture record)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return MALFORMED
+    if not isinstance(record, dict) or not isinstance(record.get("captureData"), dict):
+        return MALFORMED
+    capture = record["captureData"]
+    image = _input_bytes(capture.get("endpointInput"))
+    output = _output_text(capture.get("endpointOutput"))
+    metadata = record.get("eventMetadata")
+    inference_time = None
+    if isinstance(metadata, dict) and isinstance(metadata.get("inferenceTime"), str):
+        try:
+            inference_time = parse_time(metadata["inferenceTime"])
+        except ValueError:
+            inference_time = None
+    complete = image is not None and output is not None and inference_time is not None
+    return CaptureEvent(image, output, inference_time, complete)
+
+
+def read_events(files: list[tuple[Path, datetime | None]], window: TimeWindow) -> Iterator[CaptureEvent]:
+    """Events in the window, plus undated lines from hour folders inside the window."""
+    for path, hour in files:
+        folder_in_window = hour is None or window.overlaps(hour, hour + HOUR)
+        with path.open("rb") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                event = parse_line(line)
+                if event.inference_time is not None:
+                    if window.contains(event.inference_time):
+                        yield event
+                elif folder_in_window:
+                    yield event

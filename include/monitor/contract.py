@@ -1,0 +1,149 @@
+"""The analyzer's run configuration: Model Monitor's BYOC environment, overridden by CLI args.
+
+Environment (set by Model Monitor for a custom container): ``dataset_source``, ``output_path``,
+``baseline_statistics``, ``baseline_constraints``, ``start_time``, ``end_time``,
+``dataset_format``, ``sagemaker_endpoint_name`` (or ``endpoint_name``),
+``publish_cloudwatch_metrics``, and ``analyzer_mode`` (``analyze`` or ``baseline``). The
+confidence threshold comes from ``confidence_threshold`` or the project setting's override
+``SCONES_CONFIDENCE_THRESHOLD``; the completion message path from ``SCONES_MESSAGE_PATH``
+(default ``/opt/ml/output/message``); the metrics folder from ``SCONES_METRICS_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from capture import TimeWindow, parse_time
+from constraints import DEFAULT_COMPARISON_THRESHOLD
+from features import DEFAULT_CONFIDENCE_THRESHOLD
+
+DEFAULT_DATASET_SOURCE = "/opt/ml/processing/input/endpoint"
+DEFAULT_OUTPUT_PATH = "/opt/ml/processing/resultdata"
+DEFAULT_MESSAGE_PATH = "/opt/ml/output/message"
+DEFAULT_METRICS_DIR = "/opt/ml/output/metrics/cloudwatch"
+CAPTURE_FORMAT = "sagemakerCaptureJson"
+MODES = ("analyze", "baseline")
+
+
+class ContractError(ValueError):
+    """A setting the analyzer cannot run with."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    mode: str
+    dataset_source: Path
+    output_path: Path
+    baseline_statistics: Path | None
+    baseline_constraints: Path | None
+    window: TimeWindow
+    confidence_threshold: float
+    comparison_threshold: float
+    categorical_comparison_threshold: float
+    endpoint_name: str
+    message_path: Path
+    metrics_dir: Path | None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="analyzer.py",
+        description="Drift analyzer for SageMaker Data Capture: writes Model Monitor report files.",
+    )
+    parser.add_argument("--mode", choices=MODES, help="analyze a window (default) or baseline a dataset")
+    parser.add_argument("--dataset-source", help="folder holding the capture JSONL files")
+    parser.add_argument("--output-path", help="folder for statistics.json, constraints.json, violations")
+    parser.add_argument("--baseline-statistics", help="baseline statistics.json (analyze mode)")
+    parser.add_argument("--baseline-constraints", help="baseline constraints.json (analyze mode)")
+    parser.add_argument("--start-time", help="window start, ISO 8601 (inclusive)")
+    parser.add_argument("--end-time", help="window end, ISO 8601 (exclusive)")
+    parser.add_argument("--confidence-threshold", type=float)
+    parser.add_argument("--comparison-threshold", type=float, help="numerical drift threshold (baseline mode)")
+    parser.add_argument("--categorical-comparison-threshold", type=float, help="class-share drift threshold")
+    parser.add_argument("--endpoint-name")
+    return parser
+
+
+def _threshold(name: str, raw: object, default: float) -> float:
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ContractError(f"{name} {raw!r} is not a number: give a value between 0 and 1") from exc
+    if not 0 < value < 1:
+        raise ContractError(f"{name} {value} is out of range: give a value between 0 and 1 (exclusive)")
+    return value
+
+
+def _check_dataset_format(raw: str) -> None:
+    if not raw:
+        return
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ContractError(f"dataset_format {raw!r} is not JSON: expected {{{CAPTURE_FORMAT!r}: {{...}}}}") from exc
+    if not isinstance(parsed, dict) or CAPTURE_FORMAT not in parsed:
+        raise ContractError(
+            f"dataset_format {raw!r} is not supported: this analyzer reads endpoint Data Capture ({CAPTURE_FORMAT})"
+        )
+
+
+def _mode(raw: str) -> str:
+    if raw not in MODES:
+        raise ContractError(f"analyzer_mode {raw!r} is not one of {MODES}: use 'analyze' or 'baseline'")
+    return raw
+
+
+def _optional_path(raw: str | None) -> Path | None:
+    return Path(raw) if raw else None
+
+
+def load_config(argv: Sequence[str], environ: Mapping[str, str]) -> RunConfig:
+    """Merge environment and arguments (arguments win) and validate."""
+    args = _parser().parse_args(list(argv))
+
+    def pick(arg: object, *names: str, default: str = "") -> str:
+        if arg not in (None, ""):
+            return str(arg)
+        return next((environ[n] for n in names if environ.get(n)), default)
+
+    _check_dataset_format(environ.get("dataset_format", ""))
+    start, end = pick(args.start_time, "start_time"), pick(args.end_time, "end_time")
+    window = TimeWindow(
+        parse_time(start, "start_time") if start else None, parse_time(end, "end_time") if end else None
+    )
+    if window.start and window.end and window.end <= window.start:
+        raise ContractError(f"end_time {end} is not after start_time {start}: give a non-empty window")
+    comparison = _threshold(
+        "comparison_threshold",
+        pick(args.comparison_threshold, "comparison_threshold"),
+        DEFAULT_COMPARISON_THRESHOLD,
+    )
+    publish = environ.get("publish_cloudwatch_metrics", "Disabled") == "Enabled"
+    return RunConfig(
+        mode=_mode(pick(args.mode, "analyzer_mode", default="analyze")),
+        dataset_source=Path(pick(args.dataset_source, "dataset_source", default=DEFAULT_DATASET_SOURCE)),
+        output_path=Path(pick(args.output_path, "output_path", default=DEFAULT_OUTPUT_PATH)),
+        baseline_statistics=_optional_path(pick(args.baseline_statistics, "baseline_statistics")),
+        baseline_constraints=_optional_path(pick(args.baseline_constraints, "baseline_constraints")),
+        window=window,
+        confidence_threshold=_threshold(
+            "confidence_threshold",
+            pick(args.confidence_threshold, "confidence_threshold", "SCONES_CONFIDENCE_THRESHOLD"),
+            DEFAULT_CONFIDENCE_THRESHOLD,
+        ),
+        comparison_threshold=comparison,
+        categorical_comparison_threshold=_threshold(
+            "categorical_comparison_threshold",
+            pick(args.categorical_comparison_threshold, "categorical_comparison_threshold"),
+            comparison,
+        ),
+        endpoint_name=pick(args.endpoint_name, "sagemaker_endpoint_name", "endpoint_name"),
+        message_path=Path(environ.get("SCONES_MESSAGE_PATH") or DEFAULT_MESSAGE_PATH),
+        metrics_dir=Path(environ.get("SCONES_METRICS_DIR") or DEFAULT_METRICS_DIR) if publish else None,
+    )

@@ -1,0 +1,15 @@
+"""Offline data generator: a synthetic CIFAR-100 archive and synthetic courier photos."""
+
+from include.synthetic.archive import ARCHIVE_NAME, write_cifar_archive
+from include.synthetic.photos import COURIER_CLASSES, LABELS_FILE, write_courier_photos
+from include.synthetic.scenes import DRIFTS, UnknownDriftError
+
+__all__ = [
+    "ARCHIVE_NAME",
+    "COURIER_CLASSES",
+    "DRIFTS",
+    "LABELS_FILE",
+    "UnknownDriftError",
+    "write_cifar_archive",
+    "write_courier_photos",
+]

@@ -1,0 +1,74 @@
+"""Write synthetic "courier photos": larger JPEG/PNG vehicle photos with their true labels."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from include.synthetic.scenes import DRIFTS, add_sensor_noise, check_drift, render_scene
+
+COURIER_CLASSES: tuple[str, ...] = ("bicycle", "motorcycle")
+LABELS_FILE = "labels.json"
+SYNTHETIC_MARK = "synthetic"
+_EXTENSIONS = {"jpeg": "jpg", "png": "png"}
+
+
+def _check_options(count: int, size_range: tuple[int, int], fmt_mix: Sequence[str]) -> None:
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
+    low, high = size_range
+    if not 16 <= low <= high:
+        raise ValueError(f"size_range {size_range} must satisfy 16 <= min <= max")
+    unknown = [fmt for fmt in fmt_mix if fmt not in _EXTENSIONS]
+    if unknown or not fmt_mix:
+        raise ValueError(f"fmt_mix {tuple(fmt_mix)} must be a non-empty mix of {', '.join(_EXTENSIONS)}")
+
+
+def _save(image: Image.Image, path: Path, fmt: str, rng: np.random.Generator) -> None:
+    if fmt == "jpeg":
+        image.save(path, format="JPEG", quality=int(rng.integers(70, 96)), comment=SYNTHETIC_MARK.encode())
+    else:
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", SYNTHETIC_MARK)
+        image.save(path, format="PNG", pnginfo=info)
+
+
+def _merge_labels(directory: Path, labels: dict[str, str]) -> None:
+    labels_path = directory / LABELS_FILE
+    merged = json.loads(labels_path.read_text()) if labels_path.exists() else {}
+    merged.update(labels)
+    temporary = labels_path.with_name(f".{LABELS_FILE}.partial")
+    temporary.write_text(json.dumps(dict(sorted(merged.items())), indent=2) + "\n")
+    os.replace(temporary, labels_path)
+
+
+def write_courier_photos(directory: str | os.PathLike[str], *, count: int, seed: int = 0,
+                         drift: str | None = None, size_range: tuple[int, int] = (96, 640),
+                         fmt_mix: Sequence[str] = ("jpeg", "png")) -> list[tuple[str, str]]:
+    """Write ``count`` photos into ``directory`` and return ``(filename, true_class)`` pairs.
+
+    The truths are also merged into ``directory/labels.json`` (filename -> class). Names carry
+    the seed and drift, so batches with different seeds or drifts can share a folder.
+    """
+    check_drift(drift)
+    _check_options(count, size_range, fmt_mix)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    drift_code = 0 if drift is None else 1 + DRIFTS.index(drift)
+    written: list[tuple[str, str]] = []
+    for index in range(count):
+        rng = np.random.default_rng([seed, 7, index, drift_code])
+        kind = COURIER_CLASSES[int(rng.integers(len(COURIER_CLASSES)))]
+        width, height = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, size=2))
+        fmt = fmt_mix[int(rng.integers(len(fmt_mix)))]
+        image = add_sensor_noise(rng, render_scene(rng, kind, width, height, drift), drift)
+        name = f"courier-{drift or 'base'}-{seed}-{index:05d}.{_EXTENSIONS[fmt]}"
+        _save(image, folder / name, fmt, rng)
+        written.append((name, kind))
+    _merge_labels(folder, dict(written))
+    return written
