@@ -7,12 +7,13 @@ A wrong or missing value raises :class:`SettingsError` naming the setting and it
 from __future__ import annotations
 
 import functools
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = Path(__file__).with_name("settings.toml")
@@ -21,6 +22,14 @@ ENV_PREFIX = "SCONES_"
 
 class SettingsError(ValueError):
     """A setting is missing or invalid."""
+
+
+def _schedule_or_none(value: Any) -> Any:
+    return None if isinstance(value, str) and value.strip().lower() in ("", "none", "off") else value
+
+
+Schedule = Annotated[str | None, BeforeValidator(_schedule_or_none)]
+"""A cron expression or preset such as ``@daily``; ``"none"`` switches the schedule off."""
 
 
 class _Section(BaseModel):
@@ -56,7 +65,7 @@ class Cifar(_Section):
 
 
 class Ingest(_Section):
-    schedule: str | None
+    schedule: Schedule
     seed: int
     validation_fraction: float = Field(gt=0, lt=1)
     max_image_pixels: int = Field(gt=0)
@@ -79,6 +88,114 @@ class Instances(_Section):
     training_type: str = Field(pattern=r"^ml\.")
     training_volume_gb: int = Field(ge=1, le=16384)
     max_runtime_seconds: int = Field(ge=1, le=432000)
+    spot_training: bool
+    max_wait_seconds: int = Field(ge=1, le=432000)
+
+
+class Training(_Section):
+    schedule_on_dataset: bool
+    epochs: int = Field(ge=1, le=500)
+    batch_size: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    weight_decay: float = Field(ge=0)
+    dropout: float = Field(ge=0, lt=1)
+    width: int = Field(ge=1, le=8)
+    augment: bool
+    patience: int = Field(ge=1)
+    seed: int
+    backbone: Literal["scratch", "pretrained-resnet18"]
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The training program's hyperparameters, named as it reads them."""
+        return {
+            "epochs": self.epochs, "batch-size": self.batch_size, "learning-rate": self.learning_rate,
+            "weight-decay": self.weight_decay, "dropout": self.dropout, "width": self.width,
+            "augment": self.augment, "patience": self.patience, "seed": self.seed, "backbone": self.backbone,
+        }
+
+
+class ContinuousRange(_Section):
+    name: str
+    min: float
+    max: float
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+
+
+class IntegerRange(_Section):
+    name: str
+    min: int
+    max: int
+    scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+
+
+class CategoricalRange(_Section):
+    name: str
+    values: list[str] = Field(min_length=1)
+
+
+class Tuning(_Section):
+    schedule: Schedule
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"]
+    objective_metric: str
+    max_jobs: int = Field(ge=1, le=500)
+    max_parallel_jobs: int = Field(ge=1, le=100)
+    epochs: int = Field(ge=1)
+    continuous: list[ContinuousRange]
+    integer: list[IntegerRange]
+    categorical: list[CategoricalRange]
+
+
+class Gate(_Section):
+    min_accuracy: float = Field(ge=0, le=1)
+    max_regression: float = Field(ge=0, le=1)
+
+
+class Registry(_Section):
+    model_package_group: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    approval_status: Literal["Approved", "PendingManualApproval"]
+
+
+class Deploy(_Section):
+    endpoint_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    variant_name: str
+    instance_type: str = Field(pattern=r"^ml\.")
+    initial_instance_count: int = Field(ge=1)
+    serverless: bool
+    serverless_memory_mb: int = Field(ge=1024, le=6144)
+    serverless_max_concurrency: int = Field(ge=1, le=200)
+    capture_sampling_percentage: int = Field(ge=0, le=100)
+    rollback_alarms: list[str]
+    bake_minutes: int = Field(ge=0)
+    local_server_port: int = Field(ge=0, le=65535)
+
+
+class Inference(_Section):
+    schedule: Schedule
+    state_machine_arn: str = Field(pattern=r"^arn:aws[a-z\-]*:states:")
+    max_photos_per_interval: int = Field(ge=1)
+    inline_limit_bytes: int = Field(ge=0, le=250000)
+    max_image_bytes: int = Field(ge=1)
+
+
+class Monitor(_Section):
+    schedule: Schedule
+    use_model_monitor: bool
+    comparison_threshold: float = Field(gt=0, le=1)
+    categorical_comparison_threshold: float = Field(gt=0, le=1)
+    min_violations: int = Field(ge=1)
+    retrain_cooldown_hours: float = Field(ge=0)
+    actions: dict[str, Literal["ignore", "alert", "retrain"]]
+
+    def action_for(self, check_type: str, feature: str) -> str:
+        """The configured action for a violation: per feature first, then per check type, else alert."""
+        return self.actions.get(f"{check_type}:{feature}", self.actions.get(check_type, "alert"))
+
+
+class Mwaa(_Section):
+    airflow_version: str
+    python_version: str
+    environment_name: str
+    dags_prefix: str
 
 
 class Settings(_Section):
@@ -99,6 +216,14 @@ class Settings(_Section):
     ingest: Ingest
     images: Images
     instances: Instances
+    training: Training
+    tuning: Tuning
+    gate: Gate
+    registry: Registry
+    deploy: Deploy
+    inference: Inference
+    monitor: Monitor
+    mwaa: Mwaa
 
     @field_validator("data_root")
     @classmethod
@@ -112,8 +237,15 @@ class Settings(_Section):
 
 
 def _coerce(raw: str) -> Any:
-    """Environment values stay strings; pydantic converts them to the field's type."""
-    return None if raw.lower() in ("none", "null") else raw
+    """Environment values stay strings (pydantic converts them); JSON lists and tables are parsed."""
+    if raw.lower() in ("none", "null"):
+        return None
+    if raw.lstrip().startswith(("[", "{")):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"environment value {raw!r} looks like JSON but does not parse: {exc}") from exc
+    return raw
 
 
 def _apply_env_overrides(values: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,55 @@
+"""The CreateModelPackage request that registers a trained model version."""
+
+from __future__ import annotations
+
+import json
+
+from include.builders.common import framework_image_uri
+from include.settings import Settings
+
+IMAGE_CONTENT_TYPES = ["image/png", "image/jpeg", "application/x-image"]
+RUN_KEY_PROPERTY = "scones:run-key"
+
+
+def model_package_request(
+    settings: Settings,
+    *,
+    run_key: str,
+    model_data_url: str,
+    evaluation_uri: str,
+    metrics: dict,
+    dataset_manifest_sha256: str,
+    code_sha256: str,
+    hyperparameters: dict,
+    training_job_name: str,
+) -> dict:
+    """CreateModelPackage: image content types (not the provider's text/csv default) and metrics attached."""
+    metadata = {
+        RUN_KEY_PROPERTY: run_key,
+        "scones:training-job": training_job_name,
+        "scones:dataset-manifest-sha256": dataset_manifest_sha256,
+        "scones:code-sha256": code_sha256,
+        "scones:hyperparameters": json.dumps(hyperparameters, sort_keys=True, separators=(",", ":"))[:256],
+        "scones:accuracy": f"{metrics['accuracy']:.6f}",
+        "scones:ece": f"{metrics['ece']:.6f}",
+    }
+    return {
+        "ModelPackageGroupName": settings.registry.model_package_group,
+        "ModelPackageDescription": f"Vehicle classifier trained by run {run_key}",
+        "InferenceSpecification": {
+            "Containers": [{
+                "Image": framework_image_uri(settings, "inference"),
+                "ModelDataUrl": model_data_url,
+                "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
+            }],
+            "SupportedContentTypes": IMAGE_CONTENT_TYPES,
+            "SupportedResponseMIMETypes": ["application/json"],
+            "SupportedRealtimeInferenceInstanceTypes": [settings.deploy.instance_type],
+        },
+        "ModelApprovalStatus": settings.registry.approval_status,
+        "ModelMetrics": {"ModelQuality": {"Statistics": {"ContentType": "application/json",
+                                                         "S3Uri": evaluation_uri}}},
+        "CustomerMetadataProperties": metadata,
+        "Tags": [{"Key": "project", "Value": "scones-mlops"}, {"Key": RUN_KEY_PROPERTY, "Value": run_key}],
+    }
