@@ -93,9 +93,14 @@ def publish_partition(settings: Settings, store: ObjectStore, *, run_key: str, j
     outputs = job_result["Processing"]["ProcessingOutputConfig"]["Outputs"]
     staged = next(o["S3Output"]["S3Uri"] for o in outputs if o["OutputName"] == "partition")
     final = partition_uri(settings, run_key)
-    publish_prefix(store, staged, final, MANIFEST)
+    if store.exists(staged + MANIFEST) or not store.exists(final + MANIFEST):
+        publish_prefix(store, staged, final, MANIFEST)
+    # else: a reused job whose output this run published already; publishing again is a no-op.
     manifest_bytes = store.get_bytes(final + MANIFEST)
     manifest = json.loads(manifest_bytes)
+    if manifest.get("run_key") != run_key:
+        raise ValueError(f"partition {final} holds run {manifest.get('run_key')!r}, not {run_key!r}: "
+                         "its manifest does not belong to this run; re-run ingest for this date")
     return {
         "partition": final,
         "run_key": run_key,
