@@ -31,10 +31,18 @@ def sanitise(text: str, max_length: int) -> str:
     return f"{clean[: max_length - len(digest) - 1].rstrip('-')}-{digest}"
 
 
+TIME_KEYED_RUN_TYPES = {"scheduled", "backfill"}
+
+
 def run_key(dag_run: Any) -> str:
-    """The run's key: its logical date if it has one, else its sanitised run id."""
+    """The run's key: the logical date of a scheduled or backfill run, else the sanitised run id.
+
+    Manual and Asset-triggered runs are keyed by run id even when they carry a logical date,
+    so two manual runs never share outputs.
+    """
     logical_date = getattr(dag_run, "logical_date", None)
-    if logical_date is not None:
+    run_type = str(getattr(dag_run, "run_type", "scheduled")).lower().rsplit(".", 1)[-1]
+    if logical_date is not None and run_type in TIME_KEYED_RUN_TYPES:
         return key_for_logical_date(logical_date)
     return sanitise(dag_run.run_id, 40)
 

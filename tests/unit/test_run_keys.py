@@ -9,8 +9,20 @@ SAGEMAKER_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
 def test_scheduled_run_is_keyed_by_logical_date():
-    run = SimpleNamespace(logical_date=datetime(2026, 1, 2, 3, 0, tzinfo=UTC), run_id="scheduled__x")
+    run = SimpleNamespace(logical_date=datetime(2026, 1, 2, 3, 0, tzinfo=UTC), run_id="scheduled__x",
+                          run_type="scheduled")
     assert run_key(run) == "20260102T0300"
+
+
+def test_backfill_run_is_keyed_by_logical_date():
+    run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=UTC), run_id="backfill__x", run_type="backfill")
+    assert run_key(run) == "20260102T0000"
+
+
+def test_manual_run_with_logical_date_is_keyed_by_run_id():
+    run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=UTC), run_id="manual__2026-01-02T00:00:00+00:00",
+                          run_type="manual")
+    assert run_key(run) == "manual-2026-01-02t00-00-00-00-00"
 
 
 def test_run_without_logical_date_is_keyed_by_sanitised_run_id():

@@ -1,0 +1,106 @@
+"""Processing requests that judge a trained model: evaluation on the test split, and its drift baseline."""
+
+from __future__ import annotations
+
+from include.builders.common import (
+    PROCESSING_ROOT,
+    processing_image_uri,
+    processing_resources,
+    s3_input,
+    s3_output,
+    stopping_condition,
+    tags,
+)
+from include.settings import Settings
+
+CODE_DIR = f"{PROCESSING_ROOT}/code"
+EVALUATION_DIR = f"{PROCESSING_ROOT}/evaluation"
+BASELINE_DIR = f"{PROCESSING_ROOT}/output/baseline"
+CAPTURE_FILE = "validation_capture.jsonl"
+
+
+def _processing_request(settings: Settings, *, job_name: str, run_key: str, workflow: str, image_uri: str,
+                        entrypoint: list[str], arguments: list[str], inputs: list[dict], outputs: list[dict],
+                        environment: dict[str, str] | None = None) -> dict:
+    return {
+        "ProcessingJobName": job_name,
+        "RoleArn": settings.sagemaker_role_arn,
+        "AppSpecification": {"ImageUri": image_uri, "ContainerEntrypoint": entrypoint,
+                             "ContainerArguments": arguments},
+        "ProcessingInputs": inputs,
+        "ProcessingOutputConfig": {"Outputs": outputs},
+        "ProcessingResources": processing_resources(settings),
+        "StoppingCondition": stopping_condition(settings),
+        "Environment": {"PYTHONUNBUFFERED": "1", **(environment or {})},
+        "Tags": tags(settings, workflow, run_key),
+    }
+
+
+def evaluation_request(
+    settings: Settings,
+    *,
+    run_key: str,
+    job_name: str,
+    code_uri: str,
+    model_data_url: str,
+    partition_uri: str,
+    champion_model_data_url: str | None,
+    output_uri: str,
+) -> dict:
+    """Score the candidate (and the champion, re-scored on the same test split) with ``evaluate.py``.
+
+    It also writes the candidate's predictions on the validation split as Data Capture records,
+    the input of the drift baseline.
+    """
+    partition = partition_uri.rstrip("/")
+    inputs = [
+        s3_input("code", code_uri, CODE_DIR),
+        s3_input("model", model_data_url, f"{PROCESSING_ROOT}/model"),
+        s3_input("test", f"{partition}/test/", f"{PROCESSING_ROOT}/test"),
+        s3_input("validation", f"{partition}/validation/", f"{PROCESSING_ROOT}/validation"),
+    ]
+    arguments = [
+        "--model-dir", f"{PROCESSING_ROOT}/model",
+        "--test-dir", f"{PROCESSING_ROOT}/test",
+        "--output-dir", EVALUATION_DIR,
+        "--capture-dir", f"{PROCESSING_ROOT}/validation",
+        "--capture-output", f"{EVALUATION_DIR}/{CAPTURE_FILE}",
+    ]
+    if champion_model_data_url:
+        inputs.append(s3_input("champion", champion_model_data_url, f"{PROCESSING_ROOT}/champion"))
+        arguments += ["--champion-dir", f"{PROCESSING_ROOT}/champion"]
+    return _processing_request(
+        settings, job_name=job_name, run_key=run_key, workflow="evaluate",
+        image_uri=processing_image_uri(settings),
+        entrypoint=["python3", f"{CODE_DIR}/evaluate.py"], arguments=arguments, inputs=inputs,
+        outputs=[s3_output("evaluation", output_uri, EVALUATION_DIR)],
+    )
+
+
+def baseline_request(
+    settings: Settings,
+    *,
+    run_key: str,
+    job_name: str,
+    code_uri: str,
+    capture_uri: str,
+    output_uri: str,
+) -> dict:
+    """Drift baseline: the analyzer's statistics and suggested constraints over validation predictions."""
+    return _processing_request(
+        settings, job_name=job_name, run_key=run_key, workflow="baseline",
+        image_uri=settings.images.monitor_uri or processing_image_uri(settings),
+        entrypoint=["python3", f"{CODE_DIR}/analyzer.py"],
+        arguments=[
+            "--mode", "baseline",
+            "--dataset-source", f"{PROCESSING_ROOT}/input/capture",
+            "--output-path", BASELINE_DIR,
+            "--confidence-threshold", str(settings.confidence_threshold),
+            "--comparison-threshold", str(settings.monitor.comparison_threshold),
+            "--categorical-comparison-threshold", str(settings.monitor.categorical_comparison_threshold),
+        ],
+        inputs=[s3_input("code", code_uri, CODE_DIR),
+                s3_input("capture", capture_uri, f"{PROCESSING_ROOT}/input/capture")],
+        outputs=[s3_output("baseline", output_uri, BASELINE_DIR)],
+        environment={"SCONES_MESSAGE_PATH": f"{PROCESSING_ROOT}/output/message"},
+    )

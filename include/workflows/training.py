@@ -1,0 +1,130 @@
+"""Steps that turn a dataset partition into an evaluated, gated, registered model version.
+
+Shared by ``scones_train`` and ``scones_tune``: both end in the same evaluation, quality
+gate, registration and drift baseline (see :mod:`include.workflows.promotion`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from include.builders.evaluation import CAPTURE_FILE, baseline_request, evaluation_request
+from include.builders.registry import model_package_request
+from include.code_bundle import PROGRAM_DIRS, source_digest, upload_program
+from include.registry import ModelRegistry, model_data_url
+from include.settings import Settings
+from include.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+class NoDatasetError(LookupError):
+    """There is no published dataset partition to train on."""
+
+
+def models_uri(settings: Settings, run_key: str) -> str:
+    """Everything a run produces about its model lives under ``models/<run key>/``."""
+    return settings.s3_uri(settings.prefixes.models, run_key) + "/"
+
+
+def latest_partition(settings: Settings, store: ObjectStore) -> str:
+    manifests = sorted(o.uri for o in store.list(settings.s3_uri(settings.prefixes.datasets) + "/")
+                       if o.uri.endswith("/manifest.json"))
+    if not manifests:
+        raise NoDatasetError("no dataset partition has been published yet: run scones_ingest first")
+    return manifests[-1].removesuffix("manifest.json")
+
+
+def choose_partition(settings: Settings, store: ObjectStore, params: Mapping[str, Any],
+                     asset_events: list[Any]) -> str:
+    """The partition to train on: a ``partition`` param, else the newest triggering Asset event's, else the latest."""
+    if params.get("partition"):
+        return str(params["partition"]).rstrip("/") + "/"
+    if asset_events:
+        if len(asset_events) > 1:
+            log.info("%d dataset events were coalesced into this run; training on the newest: %s",
+                     len(asset_events), [e.extra.get("partition") for e in asset_events])
+        return asset_events[-1].extra["partition"]
+    return latest_partition(settings, store)
+
+
+def manifest_sha256(store: ObjectStore, partition: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(store.get_bytes(partition + "manifest.json")).hexdigest()
+
+
+def build_evaluation_request(settings: Settings, store: ObjectStore, registry: ModelRegistry, *, run_key: str,
+                             job_name: str, model_url: str, partition: str) -> dict:
+    champion = registry.latest_approved()
+    return evaluation_request(
+        settings, run_key=run_key, job_name=job_name,
+        code_uri=upload_program(settings, store, "model"),
+        model_data_url=model_url, partition_uri=partition,
+        champion_model_data_url=model_data_url(champion) if champion else None,
+        output_uri=models_uri(settings, run_key) + "evaluation/",
+    )
+
+
+def read_evaluation(store: ObjectStore, evaluation_result: dict) -> tuple[str, dict]:
+    output = evaluation_result["Processing"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    uri = output.rstrip("/") + "/evaluation.json"
+    return uri, json.loads(store.get_bytes(uri))
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    passed: bool
+    reason: str
+
+
+def quality_gate(evaluation: dict, min_accuracy: float, max_regression: float) -> GateDecision:
+    """Pass when accuracy clears the floor and trails the champion (re-scored on this test split) by at most
+    ``max_regression``."""
+    accuracy = evaluation["metrics"]["accuracy"]
+    if accuracy < min_accuracy:
+        return GateDecision(False, f"accuracy {accuracy:.4f} is below the floor {min_accuracy:.4f} (gate.min_accuracy)")
+    champion = evaluation.get("champion")
+    if champion is not None and accuracy < champion["accuracy"] - max_regression:
+        return GateDecision(False, f"accuracy {accuracy:.4f} trails the champion's {champion['accuracy']:.4f} on "
+                                   f"this test split by more than {max_regression:.4f} (gate.max_regression)")
+    versus = f"; champion {champion['accuracy']:.4f}" if champion else "; no champion yet"
+    return GateDecision(True, f"accuracy {accuracy:.4f} >= floor {min_accuracy:.4f}{versus}")
+
+
+def register(settings: Settings, store: ObjectStore, registry: ModelRegistry, *, run_key: str, model_url: str,
+             evaluation_uri: str, evaluation: dict, partition: str, training_job_name: str,
+             hyperparameters: dict) -> dict:
+    request = model_package_request(
+        settings, run_key=run_key, model_data_url=model_url, evaluation_uri=evaluation_uri,
+        metrics=evaluation["metrics"], dataset_manifest_sha256=manifest_sha256(store, partition),
+        code_sha256=source_digest(PROGRAM_DIRS["model"]), hyperparameters=hyperparameters,
+        training_job_name=training_job_name,
+    )
+    record = registry.register(request)
+    return {
+        "model_package_arn": record["ModelPackageArn"],
+        "version": record["ModelPackageVersion"],
+        "approval_status": record["ModelApprovalStatus"],
+        "model_data_url": model_data_url(record),
+        "run_key": run_key,
+        "accuracy": evaluation["metrics"]["accuracy"],
+    }
+
+
+def build_baseline_request(settings: Settings, store: ObjectStore, *, run_key: str, job_name: str,
+                           evaluation_uri: str) -> dict:
+    return baseline_request(
+        settings, run_key=run_key, job_name=job_name,
+        code_uri=upload_program(settings, store, "monitor"),
+        capture_uri=evaluation_uri.rsplit("/", 1)[0] + "/" + CAPTURE_FILE,
+        output_uri=baseline_uri(settings, run_key),
+    )
+
+
+def baseline_uri(settings: Settings, run_key: str) -> str:
+    return models_uri(settings, run_key) + "baseline/"
