@@ -56,3 +56,29 @@ def describe_candidate(training_result: dict, partition: str) -> dict:
         "partition": partition,
         "metrics": {m["MetricName"]: m["Value"] for m in description.get("FinalMetricDataList", [])},
     }
+
+
+def build_tuning_request(settings: Settings, store: ObjectStore, *, run_key: str, partition: str) -> dict:
+    """The tuning request: the training request is its template, the search space comes from settings."""
+    from include.builders.tuning import tuning_job_name, tuning_job_request
+
+    template = build_training_request(settings, store, run_key=run_key, job_name="template", partition=partition,
+                                      params={"epochs": settings.tuning.epochs})
+    return tuning_job_request(settings, run_key=run_key, tuning_job_name=tuning_job_name(run_key),
+                              training_request_template=template)
+
+
+def describe_best_candidate(tuning_result: dict, partition: str) -> dict:
+    """The tuning job's best training job as a promotion candidate (its artifact path is SageMaker's layout)."""
+    description = tuning_result["Tuning"]
+    best = description["BestTrainingJob"]
+    output_path = description["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+    static = description["TrainingJobDefinition"].get("StaticHyperParameters", {})
+    return {
+        "model_url": f"{output_path}/{best['TrainingJobName']}/output/model.tar.gz",
+        "training_job_name": best["TrainingJobName"],
+        "hyperparameters": decoded_hyperparameters({**static, **best.get("TunedHyperParameters", {})}),
+        "partition": partition,
+        "metrics": {best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"]:
+                    best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]},
+    }
