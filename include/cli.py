@@ -14,7 +14,7 @@ def run_airflow(port: int) -> None:
     """Keep a local Airflow running with the UI, using the synthetic archive as the CIFAR source."""
     settings = get_settings()
     archive, md5 = synthetic_archive(settings.data_root)
-    env = {k: v for k, v in demo_environment(archive, md5).items() if "SCHEDULE" not in k}
+    env = {k: v for k, v in demo_environment(archive, md5).items() if "SCHEDULE" not in k and "EPOCHS" not in k}
     airflow = LocalAirflow(DEMO_HOME, port=port, extra_env=env)
     say("starting Airflow ...")
     with airflow:
@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--keep-running", action="store_true", help="leave Airflow up afterwards for the UI")
     ui = commands.add_parser("airflow", help="run Airflow with the UI until Ctrl-C")
     ui.add_argument("--port", type=int, default=8080)
+    label = commands.add_parser("label", help="label a photo from the review queue so training learns from it")
+    label.add_argument("photo", help="review-queue key or s3:// URI of the photo")
+    label.add_argument("vehicle", choices=["bicycle", "motorcycle"])
     args = parser.parse_args(argv)
     if args.command == "demo":
         from include.demo import run_demo
@@ -41,6 +44,10 @@ def main(argv: list[str] | None = None) -> None:
         run_demo(keep_running=args.keep_running)
     elif args.command == "airflow":
         run_airflow(args.port)
+    elif args.command == "label":
+        from include.review import main as label_main
+
+        raise SystemExit(label_main([args.photo, args.vehicle]))
 
 
 if __name__ == "__main__":

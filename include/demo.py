@@ -1,80 +1,307 @@
-"""The offline lifecycle, end to end, through a real Airflow scheduler (``make demo``)."""
+"""The whole lifecycle offline, through a real Airflow scheduler (``make demo``).
+
+ingest → train → (Asset) deploy → inference on courier photos → drifted photos → review and
+label → ingest again → monitor detects drift and triggers retraining → (Asset) deploy —
+then both models are scored on held-out drifted photos.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from include.local_airflow import LocalAirflow
-from include.settings import PROJECT_ROOT, get_settings
+from include.settings import PROJECT_ROOT, Settings, load_settings
+from include.storage import LocalObjectStore
 
 DEMO_HOME = PROJECT_ROOT / ".airflow"
+TRUTHS = "labels.json"
+
+
+@dataclass(frozen=True)
+class DemoScale:
+    """How much data and training the demo uses (the end-to-end test runs a smaller one)."""
+
+    train_per_class: int = 500
+    test_per_class: int = 100
+    epochs: int = 15
+    normal_photos: int = 24
+    drifted_photos: int = 32
+    extra_labelled_drifted: int = 160
+    held_out_drifted: int = 120
+    min_accuracy: float = 0.75
 
 
 def say(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
-def synthetic_archive(data_root: Path) -> tuple[Path, str]:
-    """The generated CIFAR-format archive the demo ingests (made once, reused)."""
+def synthetic_archive(data_root: Path, scale: DemoScale = DemoScale()) -> tuple[Path, str]:
+    """The generated CIFAR-format archive the demo ingests (made once per scale, reused)."""
     from include.synthetic import write_cifar_archive
 
-    path = data_root / "synthetic" / "cifar-100-python.tar.gz"
+    path = data_root / "synthetic" / f"{scale.train_per_class}-{scale.test_per_class}" / "cifar-100-python.tar.gz"
     md5_file = path.with_suffix(".md5")
     if not (path.exists() and md5_file.exists()):
         path.parent.mkdir(parents=True, exist_ok=True)
         say(f"generating the synthetic CIFAR-100-format archive at {path}")
-        md5_file.write_text(write_cifar_archive(str(path), seed=0))
+        md5_file.write_text(write_cifar_archive(str(path), seed=0, train_per_class=scale.train_per_class,
+                                                test_per_class=scale.test_per_class))
     return path, md5_file.read_text().strip()
 
 
-def demo_environment(archive: Path, md5: str) -> dict[str, str]:
-    """Settings overrides for the demo: the synthetic archive, and no schedules (the demo triggers)."""
+def demo_environment(archive: Path, md5: str, scale: DemoScale = DemoScale()) -> dict[str, str]:
+    """Settings overrides: the synthetic archive; the demo triggers ingest and the first training itself."""
     return {
         "SCONES_RUNTIME": "local",
         "SCONES_CIFAR__SOURCE": str(archive),
         "SCONES_CIFAR__MD5": md5,
         "SCONES_INGEST__SCHEDULE": "none",
+        "SCONES_TRAINING__SCHEDULE_ON_DATASET": "false",
+        "SCONES_TRAINING__EPOCHS": str(scale.epochs),
+        "SCONES_GATE__MIN_ACCURACY": str(scale.min_accuracy),
         "SCONES_POLL_INTERVAL_SECONDS": "2",
     }
 
 
-def run_dag(airflow: LocalAirflow, dag_id: str, logical_date: str | None = None, conf: dict | None = None) -> str:
-    airflow.wait_for_dag(dag_id)
-    airflow.unpause(dag_id)
-    run_id = airflow.trigger(dag_id, conf=conf, logical_date=logical_date)
-    say(f"triggered {dag_id} ({run_id})")
-    state = airflow.wait_for_run(dag_id, run_id, progress=say)
-    if state != "success":
-        raise SystemExit(f"{dag_id} run {run_id} ended {state}; see the task logs under {airflow.home}/logs "
-                         f"or run `make airflow` and open the UI")
-    return run_id
+class Lifecycle:
+    """Drives the DAGs through the REST API and plays the roles around them (couriers, reviewers)."""
+
+    def __init__(self, airflow: LocalAirflow, settings: Settings, scale: DemoScale) -> None:
+        self.airflow = airflow
+        self.settings = settings
+        self.scale = scale
+        self.store = LocalObjectStore(settings.data_root)
+        self.summary: dict[str, Any] = {}
+
+    # --- Airflow --------------------------------------------------------------------------
+
+    def run(self, dag_id: str, conf: dict | None = None, logical_date: str | None = None) -> str:
+        self.airflow.wait_for_dag(dag_id)
+        self.airflow.unpause(dag_id)
+        run_id = self.airflow.trigger(dag_id, conf=conf, logical_date=logical_date)
+        say(f"triggered {dag_id} ({run_id})")
+        return self.finish(dag_id, run_id)
+
+    def finish(self, dag_id: str, run_id: str) -> str:
+        state = self.airflow.wait_for_run(dag_id, run_id, progress=say)
+        if state != "success":
+            raise SystemExit(f"{dag_id} run {run_id} ended {state}; task logs are under {self.airflow.home}/logs")
+        return run_id
+
+    def backfill_hour(self, dag_id: str, hour: datetime) -> str:
+        self.airflow.wait_for_dag(dag_id)
+        self.airflow.unpause(dag_id)
+        known = {r["dag_run_id"] for r in self.airflow.runs(dag_id)}
+        self.airflow.request("POST", "/api/v2/backfills", {
+            "dag_id": dag_id, "from_date": hour.isoformat(), "to_date": hour.isoformat(),
+            "max_active_runs": 1, "reprocess_behavior": "completed",
+        })
+        say(f"backfilling {dag_id} for the hour {hour:%Y-%m-%d %H}:00")
+        return self.finish(dag_id, self.new_run(dag_id, known, run_type="backfill"))
+
+    def new_run(self, dag_id: str, known: set[str], run_type: str | None = None, timeout: float = 300) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for run in self.airflow.runs(dag_id):
+                if run["dag_run_id"] not in known and (run_type is None or run["run_type"] == run_type):
+                    return run["dag_run_id"]
+            time.sleep(2)
+        raise SystemExit(f"no new {dag_id} run appeared within {timeout:.0f} s")
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
+        return self.airflow.xcom(dag_id, run_id, task_id)
+
+    # --- couriers and reviewers --------------------------------------------------------------
+
+    def courier_photos(self, hour: datetime, count: int, seed: int, drift: str | None) -> dict[str, str]:
+        """Couriers upload photos during ``hour``; returns photo key → true class."""
+        from include.synthetic import write_courier_photos
+
+        with tempfile.TemporaryDirectory() as tmp:
+            write_courier_photos(tmp, count=count, seed=seed, drift=drift)
+            truths = json.loads((Path(tmp) / TRUTHS).read_text())
+            prefix = f"{self.settings.prefixes.incoming_photos}/{hour:%Y/%m/%d/%H}"
+            placed = {}
+            for name, vehicle in truths.items():
+                key = f"{prefix}/{name}"
+                self.store.upload_file(Path(tmp) / name, f"s3://{self.settings.bucket}/{key}")
+                placed[key] = vehicle
+        return placed
+
+    def label_review_queue(self, run_key: str, truths: dict[str, str]) -> int:
+        """Reviewers label every photo the run routed to human review (the `label` CLI's path)."""
+        from include.review import label_photo
+
+        labelled = 0
+        review_prefix = self.settings.s3_uri(self.settings.prefixes.review, run_key) + "/"
+        for info in self.store.list(review_prefix):
+            if info.uri.endswith(".json"):
+                continue
+            name = info.uri.rsplit("/", 1)[-1]
+            vehicle = next((v for key, v in truths.items() if key.endswith("/" + name)), None)
+            if vehicle:
+                label_photo(self.settings, self.store, info.uri, vehicle)
+                labelled += 1
+        return labelled
+
+    def label_directly(self, count: int, seed: int, drift: str) -> int:
+        """A larger sample the review team labelled by hand, dropped under incoming/labelled/<class>/."""
+        from include.synthetic import write_courier_photos
+
+        with tempfile.TemporaryDirectory() as tmp:
+            write_courier_photos(tmp, count=count, seed=seed, drift=drift)
+            for name, vehicle in json.loads((Path(tmp) / TRUTHS).read_text()).items():
+                uri = self.settings.s3_uri(self.settings.prefixes.incoming_labelled, vehicle, name)
+                self.store.upload_file(Path(tmp) / name, uri)
+        return count
+
+    # --- the story ------------------------------------------------------------------------------
+
+    def ingest(self, label: str) -> dict:
+        run_id = self.run("scones_ingest")
+        partition = self.xcom("scones_ingest", run_id, "publish_partition")
+        say(f"ingest ({label}) published {partition['partition']}: {json.dumps(partition['counts'])}"
+            + (f", {partition['quarantined']} quarantined" if partition["quarantined"] else ""))
+        return partition
+
+    def report_training(self, run_id: str) -> dict | None:
+        states = {t["task_id"]: t["state"] for t in self.airflow.task_instances("scones_train", run_id)}
+        if states.get("promote.register_model") != "success":
+            say("the quality gate refused the model (see the passes_quality_gate log for the reason)")
+            return None
+        version = self.xcom("scones_train", run_id, "promote.register_model")
+        evaluation = json.loads(self.store.get_bytes(
+            version["model_data_url"].split("/training/")[0] + "/evaluation/evaluation.json"))
+        metrics = evaluation["metrics"]
+        say(f"registered model version {version['version']} ({version['approval_status']}): "
+            f"test accuracy {metrics['accuracy']:.3f}, ECE {metrics['ece']:.3f}, "
+            f"precision {json.dumps(metrics['precision'])}, recall {json.dumps(metrics['recall'])}")
+        matrix = evaluation["confusion_matrix"]
+        say(f"confusion matrix (rows true, columns predicted) {matrix['labels']}: {matrix['matrix']}")
+        return version
+
+    def wait_for_deploy(self, known: set[str]) -> None:
+        run_id = self.finish("scones_deploy", self.new_run("scones_deploy", known))
+        say(f"deployed: {json.dumps(self.xcom('scones_deploy', run_id, 'record_endpoint'))}")
+
+    def classify(self, hour: datetime, count: int, seed: int, drift: str | None) -> tuple[str, dict[str, str]]:
+        truths = self.courier_photos(hour, count, seed, drift)
+        run_id = self.backfill_hour("scones_inference", hour)
+        routing = self.xcom("scones_inference", run_id, "write_routing")
+        rows = json.loads(self.store.get_bytes(routing["routing_uri"]))["rows"]
+        assignments = {a: sum(1 for r in rows if r["assignment"] == a) for a in ("nearby", "distant", "human_review")}
+        correct = sum(1 for r in rows if truths.get(r["courier_photo"].split(f"{self.settings.bucket}/", 1)[-1])
+                      == r["vehicle"])
+        say(f"routing for {hour:%Y-%m-%d %H}:00 ({drift or 'normal'} photos): {assignments}; "
+            f"{correct}/{len(rows)} classified correctly (the rest wrong or sent to review); "
+            f"routing file {routing['routing_uri']}")
+        return routing["run_key"], truths
+
+    def score_on_drifted(self, old: dict, new: dict) -> dict[str, float]:
+        """Both models' accuracy on held-out drifted photos, with the evaluation program."""
+        from include.synthetic import write_courier_photos
+
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            write_courier_photos(root / "raw", count=self.scale.held_out_drifted, seed=99, drift="night")
+            for name, vehicle in json.loads((root / "raw" / TRUTHS).read_text()).items():
+                (root / "test" / vehicle).mkdir(parents=True, exist_ok=True)
+                shutil.copy(root / "raw" / name, root / "test" / vehicle / name)
+            for label, version in (("old", old), ("new", new)):
+                (root / label).mkdir()
+                self.store.download_file(version["model_data_url"], root / label / "model.tar.gz")
+            subprocess.run([sys.executable, str(PROJECT_ROOT / "include" / "model" / "evaluate.py"),
+                            "--model-dir", str(root / "new"), "--champion-dir", str(root / "old"),
+                            "--test-dir", str(root / "test"), "--output-dir", str(root / "out")],
+                           check=True, capture_output=True)
+            report = json.loads((root / "out" / "evaluation.json").read_text())
+        return {"old": report["champion"]["accuracy"], "new": report["metrics"]["accuracy"]}
+
+    def story(self) -> dict[str, Any]:
+        scale = self.scale
+        self.airflow.ensure_pool(self.settings.sagemaker_pool, 2)
+        self.ingest("CIFAR-format base")
+        known_deploys: set[str] = set()
+        self.airflow.wait_for_dag("scones_deploy")
+        self.airflow.unpause("scones_deploy")
+        first = self.report_training(self.run("scones_train", conf={"reason": "initial model"}))
+        if first is None:
+            raise SystemExit("the first model did not pass the quality gate; nothing to deploy")
+        self.wait_for_deploy(known_deploys)
+        known_deploys = {r["dag_run_id"] for r in self.airflow.runs("scones_deploy")}
+
+        yesterday = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+        self.classify(yesterday.replace(hour=9), scale.normal_photos, seed=1, drift=None)
+        capture = self.settings.data_root / self.settings.bucket / self.settings.prefixes.capture
+        say(f"Data Capture files (SageMaker's layout) under {capture}")
+
+        drift_started = datetime.now(UTC) - timedelta(seconds=5)
+        run_key, truths = self.classify(yesterday.replace(hour=10), scale.drifted_photos, seed=2, drift="night")
+        reviewed = self.label_review_queue(run_key, truths)
+        extra = self.label_directly(scale.extra_labelled_drifted, seed=3, drift="night")
+        say(f"reviewers labelled {reviewed} photos from the review queue (`label PHOTO CLASS`) "
+            f"and {extra} more night-time photos by hand")
+        self.ingest("with the labelled night-time photos")
+
+        known_trains = {r["dag_run_id"] for r in self.airflow.runs("scones_train")}
+        monitor_run = self.run("scones_monitor", conf={
+            "window_start": drift_started.isoformat(),
+            "window_end": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()})
+        decision = self.xcom("scones_monitor", monitor_run, "decide_action")
+        say(f"monitor decided: {decision['action']} — {'; '.join(decision['reasons'][:4])}")
+        report = self.xcom("scones_monitor", monitor_run, "write_monitoring_report")
+        say(f"monitoring report: {report}")
+        result: dict[str, Any] = {"first_version": first, "monitor_decision": decision, "report": report}
+        if decision["action"] != "retrain":
+            say("the monitor did not ask for retraining")
+            return result
+        retrain_run = self.finish("scones_train", self.new_run("scones_train", known_trains))
+        second = self.report_training(retrain_run)
+        result["second_version"] = second
+        if second is not None and second["approval_status"] == "Approved":
+            self.wait_for_deploy(known_deploys)
+            scores = self.score_on_drifted(first, second)
+            say(f"accuracy on {scale.held_out_drifted} held-out night-time photos: "
+                f"old model {scores['old']:.3f}, retrained model {scores['new']:.3f}")
+            result["drifted_accuracy"] = scores
+        return result
 
 
-def run_demo(keep_running: bool = False) -> None:
-    settings = get_settings()
+def run_demo(keep_running: bool = False, scale: DemoScale = DemoScale(), home: Path = DEMO_HOME,
+             extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Start Airflow, play the lifecycle, stop everything it started; returns what happened."""
+    data_root = load_settings(environ={**os.environ, **(extra_env or {})}).data_root
+    archive, md5 = synthetic_archive(data_root, scale)
+    env = {**demo_environment(archive, md5, scale), **(extra_env or {})}
+    settings = load_settings(environ={**os.environ, **env})
     started = time.monotonic()
-    archive, md5 = synthetic_archive(settings.data_root)
-    airflow = LocalAirflow(DEMO_HOME, extra_env=demo_environment(archive, md5))
-    say(f"starting Airflow (home {DEMO_HOME}, log {airflow.log_path})")
+    airflow = LocalAirflow(home, extra_env=env)
+    say(f"starting Airflow (home {home}, log {airflow.log_path})")
     airflow.start()
     try:
         say(f"Airflow is up at {airflow.url}")
-        airflow.ensure_pool(settings.sagemaker_pool, settings.sagemaker_pool_slots)
-        yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        run_id = run_dag(airflow, "scones_ingest", logical_date=yesterday.isoformat())
-        partition = airflow.xcom("scones_ingest", run_id, "publish_partition")
-        say("ingest published partition " + partition["partition"])
-        print(json.dumps(partition["counts"], indent=2))
+        result = Lifecycle(airflow, settings, scale).story()
         say(f"lifecycle finished in {time.monotonic() - started:.0f} s; data under {settings.data_root}")
         if keep_running:
             say(f"Airflow keeps running at {airflow.url} — Ctrl-C stops it")
             while True:
                 time.sleep(3600)
+        return result
     except KeyboardInterrupt:
-        pass
+        return {}
     finally:
-        say("stopping Airflow")
+        from include.runtime.local.model_server_control import stop_server
+
+        say("stopping the local model server and Airflow")
+        stop_server(settings.data_root / ".work" / "model-server")
         airflow.stop()
