@@ -32,11 +32,13 @@ def models_uri(settings: Settings, run_key: str) -> str:
 
 
 def latest_partition(settings: Settings, store: ObjectStore) -> str:
-    manifests = sorted(o.uri for o in store.list(settings.s3_uri(settings.prefixes.datasets) + "/")
-                       if o.uri.endswith("/manifest.json"))
+    """The most recently published partition (its manifest is written last, so its time is the publish time)."""
+    manifests = [o for o in store.list(settings.s3_uri(settings.prefixes.datasets) + "/")
+                 if o.uri.endswith("/manifest.json")]
     if not manifests:
         raise NoDatasetError("no dataset partition has been published yet: run scones_ingest first")
-    return manifests[-1].removesuffix("manifest.json")
+    newest = max(manifests, key=lambda o: (o.last_modified, o.uri))
+    return newest.uri.removesuffix("manifest.json")
 
 
 def choose_partition(settings: Settings, store: ObjectStore, params: Mapping[str, Any],
