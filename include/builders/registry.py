@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import re
 
 from include.builders.common import framework_image_uri
 from include.settings import Settings
 
 IMAGE_CONTENT_TYPES = ["image/png", "image/jpeg", "application/x-image"]
 RUN_KEY_PROPERTY = "scones:run-key"
+
+
+def metadata_value(values: dict) -> str:
+    """``name=value`` pairs: CustomerMetadataProperties admit only letters, digits, spaces and ``_.:/=+-@``."""
+    text = " ".join(f"{name}={value}" for name, value in sorted(values.items()))
+    return re.sub(r"[^\w .:/=+\-@]", "_", text)[:256]
 
 
 def model_package_request(
@@ -29,7 +35,7 @@ def model_package_request(
         "scones:training-job": training_job_name,
         "scones:dataset-manifest-sha256": dataset_manifest_sha256,
         "scones:code-sha256": code_sha256,
-        "scones:hyperparameters": json.dumps(hyperparameters, sort_keys=True, separators=(",", ":"))[:256],
+        "scones:hyperparameters": metadata_value(hyperparameters),
         "scones:accuracy": f"{metrics['accuracy']:.6f}",
         "scones:ece": f"{metrics['ece']:.6f}",
     }

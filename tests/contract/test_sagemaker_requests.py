@@ -26,3 +26,33 @@ def test_contract_checker_catches_what_botocore_skips():
     text = "\n".join(errors)
     assert "ProcessingJobName" in text and "pattern" in text and "length" in text
     assert "InstanceType" in text and "enum" in text
+
+
+def test_model_package_request_is_valid_with_image_content_types(settings):
+    from include.builders.registry import model_package_request
+
+    request = model_package_request(
+        settings, run_key="train-manual-2026-11-24t05-37-55-123456-00-00",
+        model_data_url="s3://scones-mlops/models/k/model.tar.gz",
+        evaluation_uri="s3://scones-mlops/models/k/evaluation/evaluation.json",
+        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, code_sha256="b" * 64,
+        hyperparameters={"epochs": 3, "learning-rate": 0.002}, training_job_name="scones-train-k")
+    assert_valid_request("sagemaker", "CreateModelPackage", request)
+    assert "text/csv" not in request["InferenceSpecification"]["SupportedContentTypes"]
+
+
+def test_evaluation_and_baseline_requests_are_valid(settings):
+    from include.builders.evaluation import baseline_request, evaluation_request
+
+    evaluation = evaluation_request(
+        settings, run_key="k", job_name="scones-evaluate-k", code_uri="s3://scones-mlops/code/model/x/",
+        model_data_url="s3://scones-mlops/models/k/model.tar.gz", partition_uri="s3://scones-mlops/datasets/k/",
+        champion_model_data_url="s3://scones-mlops/models/j/model.tar.gz",
+        output_uri="s3://scones-mlops/models/k/evaluation/")
+    assert_valid_request("sagemaker", "CreateProcessingJob", evaluation)
+    assert "--champion-dir" in evaluation["AppSpecification"]["ContainerArguments"]
+    baseline = baseline_request(
+        settings, run_key="k", job_name="scones-baseline-k", code_uri="s3://scones-mlops/code/monitor/x/",
+        capture_uri="s3://scones-mlops/models/k/evaluation/validation_capture.jsonl",
+        output_uri="s3://scones-mlops/models/k/baseline/")
+    assert_valid_request("sagemaker", "CreateProcessingJob", baseline)
