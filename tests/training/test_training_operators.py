@@ -1,0 +1,110 @@
+"""The runtime seam's training and tuning tasks: local execution with job reuse, and the aws operators."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+from botocore.exceptions import ClientError
+
+from include.runtime.aws_training import (
+    RunScopedTrainingOperator,
+    RunScopedTuningOperator,
+    training_operator,
+    tuning_operator,
+)
+from include.runtime.local.jobs import LocalJobRegistry
+from include.runtime.local.training_operators import LocalTrainingOperator, LocalTuningOperator
+from tests.training.conftest import OUTPUT_URI
+
+
+def _context(try_number: int = 1) -> dict:
+    return {"ti": SimpleNamespace(try_number=try_number)}
+
+
+class FakeSageMakerHook:
+    """Describes jobs from a dict; any create call is recorded (and must not happen when reusing)."""
+
+    def __init__(self, jobs: dict[str, dict]) -> None:
+        self.jobs = jobs
+        self.created: list[dict] = []
+
+    def _describe(self, name: str) -> dict:
+        if name not in self.jobs:
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "not found"}}, "Describe")
+        return self.jobs[name]
+
+    describe_training_job = _describe
+    describe_tuning_job = _describe
+
+    def create_training_job(self, config: dict, **_: object) -> dict:
+        self.created.append(config)
+        return {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    create_tuning_job = create_training_job
+
+
+def test_local_training_reuses_the_runs_completed_job(settings, probe_request, store, work_root):
+    request = probe_request(job_name="scones-training-reused")
+    LocalJobRegistry(work_root, "training").record("scones-training-reused",
+                                                   {**request, "TrainingJobStatus": "Completed"})
+    result = LocalTrainingOperator(task_id="train", config=request).execute(_context(try_number=2))
+    assert result["Training"]["TrainingJobStatus"] == "Completed"
+    assert store.list(OUTPUT_URI) == []
+
+
+def test_local_training_retry_starts_the_attempt_name(settings, probe_request, store, work_root):
+    request = probe_request(job_name="scones-training-retried")
+    LocalJobRegistry(work_root, "training").record("scones-training-retried",
+                                                   {**request, "TrainingJobStatus": "Failed"})
+    result = LocalTrainingOperator(task_id="train", config=request).execute(_context(try_number=2))
+    assert result["Training"]["TrainingJobName"] == "scones-training-retried-t2"
+    assert store.exists(f"{OUTPUT_URI}scones-training-retried-t2/output/model.tar.gz")
+
+
+def test_local_tuning_reuses_the_runs_completed_job(settings, work_root):
+    config = {"HyperParameterTuningJobName": "scones-tune-x"}
+    LocalJobRegistry(work_root, "tuning").record("scones-tune-x", {**config,
+                                                                   "HyperParameterTuningJobStatus": "Completed"})
+    result = LocalTuningOperator(task_id="tune", config=config).execute(_context())
+    assert result["Tuning"]["HyperParameterTuningJobStatus"] == "Completed"
+
+
+def test_aws_operators_are_deferrable_run_scoped_provider_operators(settings):
+    training = training_operator("train", {"TrainingJobName": "j"}, settings)
+    tuning = tuning_operator("tune", {"HyperParameterTuningJobName": "t"}, settings)
+    assert isinstance(training, RunScopedTrainingOperator) and isinstance(tuning, RunScopedTuningOperator)
+    assert training.deferrable and tuning.deferrable
+    assert training.print_log is False and training.action_if_job_exists == "fail"
+    assert training.check_interval == tuning.check_interval == settings.poll_interval_seconds
+    assert training.max_attempts * training.check_interval >= settings.instances.max_runtime_seconds
+
+
+def test_aws_training_reuses_a_completed_job_without_creating(settings):
+    operator = training_operator("train", {"TrainingJobName": "scones-training-k"}, settings)
+    hook = FakeSageMakerHook({"scones-training-k": {"TrainingJobName": "scones-training-k",
+                                                    "TrainingJobStatus": "Completed"}})
+    operator.__dict__["hook"] = hook
+    result = operator.execute(_context(try_number=2))
+    assert result == {"Training": {"TrainingJobName": "scones-training-k", "TrainingJobStatus": "Completed"}}
+    assert hook.created == []
+
+
+def test_aws_training_waits_for_an_earlier_attempts_running_job(settings):
+    operator = training_operator("train", {"TrainingJobName": "scones-training-k"}, settings)
+    hook = FakeSageMakerHook({"scones-training-k": {"TrainingJobStatus": "InProgress"}})
+    operator.__dict__["hook"] = hook
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(_context(try_number=2))
+    assert deferred.value.trigger.job_name == "scones-training-k"
+    assert hook.created == []
+
+
+def test_aws_tuning_reuses_a_completed_job_without_creating(settings):
+    operator = tuning_operator("tune", {"HyperParameterTuningJobName": "scones-tune-k"}, settings)
+    hook = FakeSageMakerHook({"scones-tune-k-t2": {"HyperParameterTuningJobStatus": "Completed"}})
+    operator.__dict__["hook"] = hook
+    result = operator.execute(_context(try_number=3))
+    assert result == {"Tuning": {"HyperParameterTuningJobStatus": "Completed"}}
+    assert hook.created == []
