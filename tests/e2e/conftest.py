@@ -7,29 +7,29 @@ from pathlib import Path
 
 import pytest
 
+from include.demo import DemoScale, demo_environment, synthetic_archive
 from include.local_airflow import LocalAirflow
+
+SMALL = DemoScale(train_per_class=120, test_per_class=40, epochs=3, normal_photos=6, drifted_photos=10,
+                  extra_labelled_drifted=40, held_out_drifted=30, min_accuracy=0.5)
 
 
 @pytest.fixture(scope="session")
-def e2e_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A small synthetic CIFAR archive and the settings that point the pipeline at it."""
-    from include.synthetic import write_cifar_archive
+def e2e_scale() -> DemoScale:
+    return SMALL
 
+
+@pytest.fixture(scope="session")
+def e2e_data(tmp_path_factory: pytest.TempPathFactory, e2e_scale: DemoScale) -> dict[str, str]:
+    """A small synthetic CIFAR archive and the demo's settings pointed at a temporary data root."""
     root = tmp_path_factory.mktemp("e2e")
-    archive = root / "cifar-100-python.tar.gz"
-    md5 = write_cifar_archive(str(archive), seed=3, train_per_class=120, test_per_class=40)
+    archive, md5 = synthetic_archive(root, e2e_scale)
     return {
-        "SCONES_RUNTIME": "local",
+        **demo_environment(archive, md5, e2e_scale),
         "SCONES_DATA_ROOT": str(root / "data"),
-        "SCONES_CIFAR__SOURCE": str(archive),
-        "SCONES_CIFAR__MD5": md5,
+        "SCONES_INGEST__SCHEDULE": "@daily",
         "SCONES_POLL_INTERVAL_SECONDS": "1",
-        "SCONES_TRAINING__EPOCHS": "3",
-        "SCONES_TRAINING__SCHEDULE_ON_DATASET": "false",
-        "SCONES_GATE__MIN_ACCURACY": "0.5",
         "SCONES_DEPLOY__LOCAL_SERVER_PORT": "0",
-        "SCONES_INFERENCE__SCHEDULE": "none",
-        "SCONES_MONITOR__SCHEDULE": "none",
     }
 
 
@@ -42,4 +42,7 @@ def airflow(e2e_data: dict[str, str], tmp_path_factory: pytest.TempPathFactory) 
         instance.ensure_pool("sagemaker_jobs", 2)
         yield instance
     finally:
+        from include.runtime.local.model_server_control import stop_server
+
+        stop_server(Path(e2e_data["SCONES_DATA_ROOT"]) / ".work" / "model-server")
         instance.stop()
