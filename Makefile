@@ -8,7 +8,7 @@ FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),)
 export PYTHONPATH := $(CURDIR)
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: demo test test-fast lint airflow stop benchmarks lock mwaa-bundle clean
+.PHONY: demo test test-fast lint airflow benchmarks lock mwaa-bundle mwaa-deploy infra-check clean
 
 $(VENV)/.installed: requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,5 +55,18 @@ lock:
 	sed -i 's/^torch==\([0-9.]*\)+cpu/torch==\1/' requirements/lock.txt
 	rm requirements/.constraints-py311.txt
 
+## Build the Amazon MWAA bundle: build/mwaa/{dags/,plugins.zip,requirements.txt,startup.sh}.
+mwaa-bundle: $(VENV)/.installed
+	$(BIN)/python -m include.mwaa.bundle --out build/mwaa
+
+## Show what the MWAA deployment would change; APPLY=1 uploads and updates the environment.
+mwaa-deploy: mwaa-bundle
+	$(BIN)/python -m include.mwaa.deploy --bundle build/mwaa $(if $(APPLY),--apply,)
+
+## Lint the CloudFormation template and check its IAM statements for wildcards.
+infra-check: $(VENV)/.installed
+	$(BIN)/cfn-lint include/infra/template.yaml
+	$(BIN)/python -m include.infra.policy_check include/infra/template.yaml
+
 clean:
-	rm -rf $(VENV) .airflow .data .pytest_cache
+	rm -rf $(VENV) .airflow .data .pytest_cache .cache build

@@ -1,0 +1,1 @@
+"""The Amazon MWAA bundle: build what MWAA reads from S3, and deploy it."""

@@ -1,0 +1,1 @@
+"""Tests of the infrastructure: CloudFormation template, MWAA bundle, docker compose, teardown."""
