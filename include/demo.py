@@ -138,19 +138,16 @@ class Lifecycle:
                 placed[key] = vehicle
         return placed
 
-    def label_review_queue(self, run_key: str, truths: dict[str, str]) -> int:
+    def label_review_queue(self, review_queue: list[str], truths: dict[str, str]) -> int:
         """Reviewers label every photo the run routed to human review (the `label` CLI's path)."""
         from include.review import label_photo
 
         labelled = 0
-        review_prefix = self.settings.s3_uri(self.settings.prefixes.review, run_key) + "/"
-        for info in self.store.list(review_prefix):
-            if info.uri.endswith(".json"):
-                continue
-            name = info.uri.rsplit("/", 1)[-1]
+        for uri in review_queue:
+            name = uri.rsplit("/", 1)[-1]
             vehicle = next((v for key, v in truths.items() if key.endswith("/" + name)), None)
-            if vehicle:
-                label_photo(self.settings, self.store, info.uri, vehicle)
+            if vehicle and not uri.endswith(".json"):
+                label_photo(self.settings, self.store, uri, vehicle)
                 labelled += 1
         return labelled
 
@@ -194,18 +191,17 @@ class Lifecycle:
         run_id = self.finish("scones_deploy", self.new_run("scones_deploy", known))
         say(f"deployed: {json.dumps(self.xcom('scones_deploy', run_id, 'record_endpoint'))}")
 
-    def classify(self, hour: datetime, count: int, seed: int, drift: str | None) -> tuple[str, dict[str, str]]:
+    def classify(self, hour: datetime, count: int, seed: int, drift: str | None) -> tuple[dict, dict[str, str]]:
         truths = self.courier_photos(hour, count, seed, drift)
         run_id = self.backfill_hour("scones_inference", hour)
         routing = self.xcom("scones_inference", run_id, "write_routing")
-        rows = json.loads(self.store.get_bytes(routing["routing_uri"]))["rows"]
-        assignments = {a: sum(1 for r in rows if r["assignment"] == a) for a in ("nearby", "distant", "human_review")}
-        correct = sum(1 for r in rows if truths.get(r["courier_photo"].split(f"{self.settings.bucket}/", 1)[-1])
-                      == r["vehicle"])
-        say(f"routing for {hour:%Y-%m-%d %H}:00 ({drift or 'normal'} photos): {assignments}; "
+        rows = json.loads(self.store.get_bytes(routing["routing_uri"]))["routing"]
+        bucket_prefix = f"s3://{self.settings.bucket}/"
+        correct = sum(1 for r in rows if truths.get(r["courier_photo"].removeprefix(bucket_prefix)) == r["vehicle"])
+        say(f"routing for {hour:%Y-%m-%d %H}:00 ({drift or 'normal'} photos): {routing['counts']}; "
             f"{correct}/{len(rows)} classified correctly (the rest wrong or sent to review); "
             f"routing file {routing['routing_uri']}")
-        return routing["run_key"], truths
+        return routing, truths
 
     def score_on_drifted(self, old: dict, new: dict) -> dict[str, float]:
         """Both models' accuracy on held-out drifted photos, with the evaluation program."""
@@ -246,8 +242,8 @@ class Lifecycle:
         say(f"Data Capture files (SageMaker's layout) under {capture}")
 
         drift_started = datetime.now(UTC) - timedelta(seconds=5)
-        run_key, truths = self.classify(yesterday.replace(hour=10), scale.drifted_photos, seed=2, drift="night")
-        reviewed = self.label_review_queue(run_key, truths)
+        routing, truths = self.classify(yesterday.replace(hour=10), scale.drifted_photos, seed=2, drift="night")
+        reviewed = self.label_review_queue(routing["review_queue"], truths)
         extra = self.label_directly(scale.extra_labelled_drifted, seed=3, drift="night")
         say(f"reviewers labelled {reviewed} photos from the review queue (`label PHOTO CLASS`) "
             f"and {extra} more night-time photos by hand")

@@ -1,8 +1,9 @@
 """The inference workflow's steps: the interval's photos, one execution per photo, the routing file, the review queue.
 
 Photos arrive under ``incoming/photos/YYYY/MM/DD/HH/``; the hour folder, not a timestamp, says
-which interval a photo belongs to. Execution names derive from the run key and the photo key, so a
-re-run of an interval finds its finished executions and rewrites the same routing file.
+which interval a photo belongs to. The run key is the interval's start, and execution names derive
+from it and the photo key, so a re-run of an interval finds its finished executions and rewrites
+the same routing file.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from include.run_keys import sanitise
+from include.run_keys import key_for_logical_date, sanitise
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, relative_key
 
@@ -49,6 +50,35 @@ def interval_hours(start: datetime, end: datetime) -> list[datetime]:
         hours.append(hour)
         hour += timedelta(hours=1)
     return hours
+
+
+def interval_schedule(schedule: str | None) -> Any:
+    """The schedule as data intervals: each run covers ``[previous tick, this tick)`` and is keyed by its start.
+
+    Airflow 3 runs a cron string as bare trigger times with an empty data interval; this workflow
+    lists photos by interval, so it asks for the interval timetable explicitly.
+    """
+    if schedule is None or schedule in ("@once", "@continuous"):
+        return schedule
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable(schedule, timezone="UTC")
+
+
+def data_interval(context: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    """The run's data interval; a run without one (manual, no logical date) covers the hour before it ran."""
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is not None and end is not None:
+        return start, end
+    ran = _as_utc(context["dag_run"].run_after).replace(minute=0, second=0, microsecond=0)
+    return ran - timedelta(hours=1), ran
+
+
+def interval_run_key(context: Mapping[str, Any]) -> str:
+    """The run key of the interval's first hour: scheduled, backfilled, manual and cleared runs of the same
+    interval share it, so they reuse the same executions and rewrite the same routing file."""
+    start, _ = data_interval(context)
+    return key_for_logical_date(_as_utc(start))
 
 
 def hour_prefix(settings: Settings, hour: datetime) -> str:
@@ -158,7 +188,9 @@ def review_key(settings: Settings, run_key: str, photo_uri: str) -> str:
     return f"{settings.prefixes.review}/{run_key}/{below}"
 
 
-def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]]) -> list[str]:
+def queue_for_review(
+    settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]]
+) -> list[str]:
     """Copy each photo routed to human review into the review queue, with a JSON sidecar saying why."""
     queued = []
     for row in rows:
@@ -174,3 +206,11 @@ def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows:
         store.put_bytes(f"{target}.json", (json.dumps(sidecar, indent=2, sort_keys=True) + "\n").encode())
         queued.append(target)
     return queued
+
+
+def publish_routing(settings: Settings, store: ObjectStore, *, run_key: str, executions: list[dict],
+                    outcomes: Iterable[Mapping[str, Any]]) -> dict:
+    """Route every photo, queue the unsure ones for review, then write the routing file."""
+    rows = build_routing(executions, outcomes or [])
+    review_uris = queue_for_review(settings, store, run_key, rows)
+    return {**write_routing_file(settings, store, run_key, rows), "review_queue": review_uris}

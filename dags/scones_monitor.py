@@ -1,0 +1,152 @@
+"""
+### Monitor: captured traffic is checked for drift against the current model's baseline
+
+Hourly. Finds the drift baseline of the newest approved model, then analyses the interval's
+Data Capture with the project's drift analyzer, which writes Model Monitor's report files:
+
+- a scheduled AWS run with `monitor.use_model_monitor` reads the hourly Model Monitor schedule's
+  execution for its hour (the schedule is created or updated first);
+- every other run — local, AWS without Model Monitor, backfills, manual runs — runs the analyzer
+  over the window as a Processing job (an hour without capture files is "no traffic", no job).
+
+Each interval gets a report (`monitoring/<endpoint>/<run key>/report/index.html`: confidence
+histogram, class share over time, feature CDFs against the baseline). Violations map to
+ignore / alert / retrain (`[monitor] actions`); a retrain triggers `scones_train` with the reason
+and violations in its conf, at most once per `monitor.retrain_cooldown_hours`. No traffic is
+reported as such, never as drift.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import PokeReturnValue, TriggerRule, dag, task
+
+from include import runtime
+from include.dag_defaults import START_DATE, TAGS, default_args
+from include.run_keys import job_name, run_key_from_context
+from include.settings import get_settings
+from include.workflows import monitoring
+from include.workflows.inference import interval_schedule
+
+settings = get_settings()
+
+FIRST_TASK_OF_PATH = {monitoring.MODEL_MONITOR: "ensure_schedule", monitoring.ANALYZER_JOB: "list_capture_hours"}
+EXECUTION_POKE_SECONDS = settings.poll_interval_seconds * 10
+EXECUTION_TIMEOUT_SECONDS = 2 * 3600
+
+
+@dag(
+    schedule=interval_schedule(settings.monitor.schedule),
+    start_date=START_DATE,
+    catchup=False,
+    default_args=default_args(settings),
+    tags=[*TAGS, "monitoring"],
+    doc_md=__doc__,
+)
+def scones_monitor():
+    @task
+    def find_baseline() -> str:
+        return monitoring.baseline_for_current_model(settings, runtime.model_registry(),
+                                                     runtime.object_store(settings))
+
+    @task.branch
+    def choose_monitoring_path(**context) -> str:
+        path = monitoring.choose_path(settings, context["dag_run"], datetime.now(UTC))
+        print(f"analysing the window with: {path}")
+        return FIRST_TASK_OF_PATH[path]
+
+    @task
+    def ensure_schedule(baseline_uri: str) -> dict:
+        request = monitoring.build_schedule_request(settings, baseline_uri)
+        return monitoring.ensure_monitoring_schedule(monitoring.sagemaker_client(settings), request)
+
+    @task.sensor(mode="reschedule", poke_interval=EXECUTION_POKE_SECONDS, timeout=EXECUTION_TIMEOUT_SECONDS)
+    def wait_for_interval_execution(schedule: dict, **context) -> PokeReturnValue:
+        start, end = monitoring.window(context)
+        outcome = monitoring.poll_interval_execution(monitoring.sagemaker_client(settings), schedule, start, end)
+        return PokeReturnValue(is_done=outcome is not None, xcom_value=outcome)
+
+    @task
+    def list_capture_hours(**context) -> list[str]:
+        start, end = monitoring.window(context)
+        return monitoring.capture_hour_prefixes(settings, runtime.object_store(settings), start, end)
+
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def window_has_capture(capture_hours: list[str]) -> bool:
+        if not capture_hours:
+            print("no capture files in or next to the window: no traffic, no analysis job")
+        return bool(capture_hours)
+
+    @task
+    def build_analysis_request(capture_hours: list[str], baseline_uri: str, **context) -> dict:
+        key = run_key_from_context(context)
+        start, end = monitoring.window(context)
+        return monitoring.build_analysis_request(
+            settings, runtime.object_store(settings), run_key=key, job_name=job_name("monitor", key),
+            capture_uris=capture_hours, baseline_uri=baseline_uri, start=start, end=end)
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def read_interval_result(execution: dict | None, analysis_job: dict | None,
+                             capture_hours: list[str] | None) -> dict:
+        return monitoring.interval_result(runtime.object_store(settings), execution=execution,
+                                          analysis_job=analysis_job, capture_hours=capture_hours)
+
+    @task
+    def write_monitoring_report(result: dict, baseline_uri: str, **context) -> str:
+        start, _ = monitoring.window(context)
+        return monitoring.write_report(settings, runtime.object_store(settings),
+                                       run_key=run_key_from_context(context), result_uri=result["output_uri"],
+                                       baseline_uri=baseline_uri, interval_start=start)
+
+    @task(multiple_outputs=True)
+    def decide_action(result: dict, **context) -> dict:
+        store = runtime.object_store(settings)
+        decision = monitoring.decide(result, settings, monitoring.last_retrain_at(settings, store),
+                                     datetime.now(UTC))
+        return {**decision.as_dict(), "retrain_conf": monitoring.retrain_conf(decision, run_key_from_context(context))}
+
+    @task
+    def announce_decision(decision: dict, report_uri: str, **context) -> str:
+        return monitoring.announce(settings, decision, run_key=run_key_from_context(context), report_uri=report_uri)
+
+    @task.short_circuit
+    def retrain_decided(decision: dict) -> bool:
+        return decision["action"] == "retrain"
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def record_retrain(retrain_conf: dict, **context) -> str:
+        return monitoring.record_retrain(settings, runtime.object_store(settings), when=datetime.now(UTC),
+                                         run_key=run_key_from_context(context), reason=retrain_conf["reason"])
+
+    baseline = find_baseline()
+    path = choose_monitoring_path()
+    baseline >> path
+
+    schedule = ensure_schedule(baseline)
+    execution = wait_for_interval_execution(schedule)
+
+    capture_hours = list_capture_hours()
+    path >> [schedule, capture_hours]
+    request = build_analysis_request(capture_hours, baseline)
+    window_has_capture(capture_hours) >> request
+    analysis = runtime.processing_job(task_id="analyze_window", config=request)
+
+    result = read_interval_result(execution, analysis.output, capture_hours)
+    report = write_monitoring_report(result, baseline)
+    decision = decide_action(result)
+    announce_decision(decision, report)
+
+    trigger_retraining = TriggerDagRunOperator(
+        task_id="trigger_retraining",
+        trigger_dag_id="scones_train",
+        trigger_run_id="monitor__{{ run_id }}",
+        conf=decision["retrain_conf"],
+        wait_for_completion=False,
+        skip_when_already_exists=True,
+    )
+    retrain_decided(decision) >> trigger_retraining >> record_retrain(decision["retrain_conf"])
+
+
+scones_monitor()

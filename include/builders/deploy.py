@@ -1,0 +1,144 @@
+"""The CreateModel, CreateEndpointConfig and CreateEndpoint/UpdateEndpoint requests that deploy a model version.
+
+Together they are the ``{"Model", "EndpointConfig", "Endpoint"}`` config the provider's
+``SageMakerEndpointOperator`` takes, and the local runtime executes the same dict. Names derive
+from the model version and the run key, so a re-run of the same deployment reuses its own names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from include.builders.common import tags
+from include.registry import model_data_url
+from include.run_keys import SAGEMAKER_NAME_MAX, sanitise
+from include.settings import Settings
+
+JSON_CONTENT_TYPES = ["application/json"]
+# SageMaker's limits for a blue/green update (BlueGreenUpdatePolicy).
+TERMINATION_WAIT_MAX_SECONDS = 3600
+EXECUTION_TIMEOUT_MIN_SECONDS = 600
+EXECUTION_TIMEOUT_MAX_SECONDS = 28800
+TRAFFIC_SHIFT_ALLOWANCE_SECONDS = 1800
+
+
+def resource_name(kind: str, model_version: int, run_key: str) -> str:
+    """``scones-<kind>-v<version>-<run key>``, SageMaker-valid and at most 63 characters."""
+    return sanitise(f"scones-{kind}-v{model_version}-{run_key}", SAGEMAKER_NAME_MAX)
+
+
+def model_request(settings: Settings, *, model_version_record: dict, model_name: str, run_key: str) -> dict:
+    """CreateModel: the registered version's image, artifact and serving environment."""
+    container = model_version_record["InferenceSpecification"]["Containers"][0]
+    environment = {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        **container.get("Environment", {}),
+        "SAGEMAKER_REGION": settings.region,
+    }
+    return {
+        "ModelName": model_name,
+        "PrimaryContainer": {
+            "Image": container["Image"],
+            "ModelDataUrl": model_data_url(model_version_record),
+            "Environment": environment,
+        },
+        "ExecutionRoleArn": settings.sagemaker_role_arn,
+        "Tags": tags(settings, "deploy", run_key),
+    }
+
+
+def capture_destination(settings: Settings) -> str:
+    """The Data Capture ``DestinationS3Uri``; files land under ``<it>/<endpoint>/<variant>/yyyy/mm/dd/hh/``."""
+    return settings.s3_uri(settings.prefixes.capture)
+
+
+def lambda_capture_uri(settings: Settings) -> str:
+    """Where the classify Lambda writes capture records (``CAPTURE_S3_URI``): set only for serverless endpoints."""
+    if not settings.deploy.serverless:
+        return ""
+    return settings.s3_uri(settings.prefixes.capture, settings.deploy.endpoint_name, settings.deploy.variant_name)
+
+
+def data_capture_config(settings: Settings) -> dict:
+    deploy = settings.deploy
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": deploy.capture_sampling_percentage,
+        "DestinationS3Uri": capture_destination(settings),
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"JsonContentTypes": JSON_CONTENT_TYPES},
+    }
+
+
+def production_variant(settings: Settings, model_name: str) -> dict:
+    deploy = settings.deploy
+    variant: dict[str, Any] = {"VariantName": deploy.variant_name, "ModelName": model_name}
+    if deploy.serverless:
+        variant["ServerlessConfig"] = {
+            "MemorySizeInMB": deploy.serverless_memory_mb,
+            "MaxConcurrency": deploy.serverless_max_concurrency,
+        }
+    else:
+        variant["InitialInstanceCount"] = deploy.initial_instance_count
+        variant["InstanceType"] = deploy.instance_type
+    return variant
+
+
+def endpoint_config_request(settings: Settings, *, config_name: str, model_name: str, run_key: str) -> dict:
+    """CreateEndpointConfig: one variant; Data Capture unless serverless (SageMaker captures nothing there)."""
+    request: dict[str, Any] = {
+        "EndpointConfigName": config_name,
+        "ProductionVariants": [production_variant(settings, model_name)],
+    }
+    if not settings.deploy.serverless:
+        request["DataCaptureConfig"] = data_capture_config(settings)
+    request["Tags"] = tags(settings, "deploy", run_key)
+    return request
+
+
+def deployment_config(settings: Settings) -> dict:
+    """Blue/green, all traffic at once, baked for ``bake_minutes`` and rolled back on the named alarms."""
+    termination_wait = min(settings.deploy.bake_minutes * 60, TERMINATION_WAIT_MAX_SECONDS)
+    timeout = termination_wait + TRAFFIC_SHIFT_ALLOWANCE_SECONDS
+    config: dict[str, Any] = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+            "TerminationWaitInSeconds": termination_wait,
+            "MaximumExecutionTimeoutInSeconds": max(EXECUTION_TIMEOUT_MIN_SECONDS,
+                                                    min(timeout, EXECUTION_TIMEOUT_MAX_SECONDS)),
+        },
+    }
+    if settings.deploy.rollback_alarms:
+        config["AutoRollbackConfiguration"] = {
+            "Alarms": [{"AlarmName": name} for name in settings.deploy.rollback_alarms]
+        }
+    return config
+
+
+def endpoint_request(settings: Settings, *, config_name: str, run_key: str) -> dict:
+    """CreateEndpoint (UpdateEndpoint takes the same minus ``Tags``); serverless gets no blue/green policy."""
+    request: dict[str, Any] = {"EndpointName": settings.deploy.endpoint_name, "EndpointConfigName": config_name}
+    if not settings.deploy.serverless:
+        request["DeploymentConfig"] = deployment_config(settings)
+    request["Tags"] = tags(settings, "deploy", run_key)
+    return request
+
+
+def update_endpoint_request(endpoint: dict) -> dict:
+    """The UpdateEndpoint form of an ``Endpoint`` request (UpdateEndpoint takes no tags)."""
+    return {key: value for key, value in endpoint.items() if key != "Tags"}
+
+
+def endpoint_deployment_config(settings: Settings, *, model_version_record: dict, run_key: str) -> dict:
+    """``{"Model", "EndpointConfig", "Endpoint"}`` for deploying ``model_version_record`` in run ``run_key``."""
+    version = int(model_version_record["ModelPackageVersion"])
+    model_name = resource_name("model", version, run_key)
+    config_name = resource_name("config", version, run_key)
+    return {
+        "Model": model_request(settings, model_version_record=model_version_record, model_name=model_name,
+                               run_key=run_key),
+        "EndpointConfig": endpoint_config_request(settings, config_name=config_name, model_name=model_name,
+                                                  run_key=run_key),
+        "Endpoint": endpoint_request(settings, config_name=config_name, run_key=run_key),
+    }

@@ -1,0 +1,182 @@
+"""Requests that analyse captured traffic for drift: one Processing job per window, or an hourly Model Monitor schedule.
+
+Both run the project's own drift analyzer (``include/monitor/analyzer.py``) and write Model
+Monitor's report files. The Processing job gets the window's capture hour folders in SageMaker's
+layout; the monitoring schedule runs the analyzer's image as a Model Monitor custom container.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from include.builders.common import (
+    PROCESSING_ROOT,
+    processing_image_uri,
+    processing_resources,
+    s3_input,
+    s3_output,
+    stopping_condition,
+    tags,
+)
+from include.settings import Settings
+
+CODE_DIR = f"{PROCESSING_ROOT}/code"
+ENDPOINT_INPUT_DIR = f"{PROCESSING_ROOT}/input/endpoint"
+BASELINE_STATISTICS_DIR = f"{PROCESSING_ROOT}/baseline/statistics"
+BASELINE_CONSTRAINTS_DIR = f"{PROCESSING_ROOT}/baseline/constraints"
+RESULT_DIR = f"{PROCESSING_ROOT}/resultdata"
+MESSAGE_PATH = f"{PROCESSING_ROOT}/output/message"
+STATISTICS_FILE = "statistics.json"
+CONSTRAINTS_FILE = "constraints.json"
+HOURLY_CRON = "cron(0 * ? * * *)"
+HOURLY_MAX_RUNTIME_SECONDS = 3600
+MAX_PROCESSING_INPUTS = 10
+_FIXED_INPUTS = 3  # code, baseline statistics, baseline constraints
+
+
+class MonitorImageError(ValueError):
+    """Model Monitor needs the analyzer's own container image, and none is configured."""
+
+
+class WindowTooLargeError(ValueError):
+    """The window spans more capture hour folders than one Processing job takes as inputs."""
+
+
+def _iso(moment: datetime) -> str:
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _hour_folder(capture_uri: str) -> str:
+    """``.../<endpoint>/<variant>/yyyy/mm/dd/hh/`` -> ``<endpoint>/<variant>/yyyy/mm/dd/hh``."""
+    parts = capture_uri.rstrip("/").split("/")
+    if len(parts) < 6 or not all(p.isdigit() for p in parts[-4:]):
+        raise ValueError(f"capture URI {capture_uri!r} is not an hour folder: expected "
+                         ".../<endpoint>/<variant>/yyyy/mm/dd/hh/")
+    return "/".join(parts[-6:])
+
+
+def analysis_request(
+    settings: Settings,
+    *,
+    run_key: str,
+    job_name: str,
+    code_uri: str,
+    capture_uris: list[str],
+    baseline_uri: str,
+    start: datetime,
+    end: datetime,
+    output_uri: str,
+) -> dict:
+    """CreateProcessingJob: the analyzer in ``analyze`` mode over the window's capture hour folders.
+
+    Each hour folder keeps its ``<endpoint>/<variant>/yyyy/mm/dd/hh`` layout below the dataset
+    source, as Model Monitor presents Data Capture to a monitoring container.
+    """
+    if len(capture_uris) > MAX_PROCESSING_INPUTS - _FIXED_INPUTS:
+        raise WindowTooLargeError(
+            f"the window {_iso(start)} to {_iso(end)} has {len(capture_uris)} capture hour folders, but a "
+            f"Processing job takes at most {MAX_PROCESSING_INPUTS - _FIXED_INPUTS} besides code and baseline: "
+            "keep monitor.schedule hourly"
+        )
+    baseline = baseline_uri.rstrip("/")
+    inputs = [s3_input("code", code_uri, CODE_DIR)]
+    for uri in capture_uris:
+        folder = _hour_folder(uri)
+        hour = "".join(folder.split("/")[-4:])
+        inputs.append(s3_input(f"capture-{hour}", uri, f"{ENDPOINT_INPUT_DIR}/{folder}"))
+    inputs += [
+        s3_input("baseline-statistics", f"{baseline}/{STATISTICS_FILE}", BASELINE_STATISTICS_DIR),
+        s3_input("baseline-constraints", f"{baseline}/{CONSTRAINTS_FILE}", BASELINE_CONSTRAINTS_DIR),
+    ]
+    return {
+        "ProcessingJobName": job_name,
+        "RoleArn": settings.sagemaker_role_arn,
+        "AppSpecification": {
+            "ImageUri": settings.images.monitor_uri or processing_image_uri(settings),
+            "ContainerEntrypoint": ["python3", f"{CODE_DIR}/analyzer.py"],
+            "ContainerArguments": [
+                "--mode", "analyze",
+                "--dataset-source", ENDPOINT_INPUT_DIR,
+                "--output-path", RESULT_DIR,
+                "--baseline-statistics", f"{BASELINE_STATISTICS_DIR}/{STATISTICS_FILE}",
+                "--baseline-constraints", f"{BASELINE_CONSTRAINTS_DIR}/{CONSTRAINTS_FILE}",
+                "--start-time", _iso(start),
+                "--end-time", _iso(end),
+                "--confidence-threshold", str(settings.confidence_threshold),
+                "--endpoint-name", settings.deploy.endpoint_name,
+            ],
+        },
+        "ProcessingInputs": inputs,
+        "ProcessingOutputConfig": {"Outputs": [s3_output("resultdata", output_uri, RESULT_DIR)]},
+        "ProcessingResources": processing_resources(settings),
+        "StoppingCondition": stopping_condition(settings),
+        "Environment": {"PYTHONUNBUFFERED": "1", "SCONES_MESSAGE_PATH": MESSAGE_PATH},
+        "Tags": tags(settings, "monitor", run_key),
+    }
+
+
+def monitor_image_uri(settings: Settings) -> str:
+    """The analyzer's container image, required by Model Monitor (it runs the image's own entrypoint)."""
+    if not settings.images.monitor_uri:
+        raise MonitorImageError(
+            "monitor.use_model_monitor is on but images.monitor_uri is empty: build and push "
+            "include/monitor/Dockerfile to ECR and set SCONES_IMAGES__MONITOR_URI, or set "
+            "SCONES_MONITOR__USE_MODEL_MONITOR=false to analyse with Processing jobs"
+        )
+    return settings.images.monitor_uri
+
+
+def monitoring_schedule_config(settings: Settings, *, baseline_uri: str, output_uri: str) -> dict:
+    """The MonitoringScheduleConfig shared by CreateMonitoringSchedule and UpdateMonitoringSchedule."""
+    baseline = baseline_uri.rstrip("/")
+    max_runtime = min(stopping_condition(settings)["MaxRuntimeInSeconds"], HOURLY_MAX_RUNTIME_SECONDS)
+    return {
+        "ScheduleConfig": {"ScheduleExpression": HOURLY_CRON},
+        "MonitoringJobDefinition": {
+            "BaselineConfig": {
+                "ConstraintsResource": {"S3Uri": f"{baseline}/{CONSTRAINTS_FILE}"},
+                "StatisticsResource": {"S3Uri": f"{baseline}/{STATISTICS_FILE}"},
+            },
+            "MonitoringInputs": [{
+                "EndpointInput": {
+                    "EndpointName": settings.deploy.endpoint_name,
+                    "LocalPath": ENDPOINT_INPUT_DIR,
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            }],
+            "MonitoringOutputConfig": {
+                "MonitoringOutputs": [{
+                    "S3Output": {"S3Uri": output_uri, "LocalPath": RESULT_DIR, "S3UploadMode": "EndOfJob"}
+                }]
+            },
+            "MonitoringResources": processing_resources(settings),
+            "MonitoringAppSpecification": {"ImageUri": monitor_image_uri(settings)},
+            "StoppingCondition": {"MaxRuntimeInSeconds": max_runtime},
+            "Environment": {
+                "analyzer_mode": "analyze",
+                "confidence_threshold": str(settings.confidence_threshold),
+                "comparison_threshold": str(settings.monitor.comparison_threshold),
+                "categorical_comparison_threshold": str(settings.monitor.categorical_comparison_threshold),
+            },
+            "RoleArn": settings.sagemaker_role_arn,
+        },
+    }
+
+
+def monitoring_schedule_request(settings: Settings, *, schedule_name: str, baseline_uri: str,
+                                output_uri: str) -> dict:
+    """CreateMonitoringSchedule: the analyzer's container every hour on the endpoint's captured traffic."""
+    return {
+        "MonitoringScheduleName": schedule_name,
+        "MonitoringScheduleConfig": monitoring_schedule_config(settings, baseline_uri=baseline_uri,
+                                                               output_uri=output_uri),
+        "Tags": tags(settings, "monitor", schedule_name),
+    }
+
+
+def monitoring_schedule_update(request: dict) -> dict:
+    """The UpdateMonitoringSchedule request for a CreateMonitoringSchedule request (tags are not updatable)."""
+    return {"MonitoringScheduleName": request["MonitoringScheduleName"],
+            "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]}

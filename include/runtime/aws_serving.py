@@ -1,0 +1,223 @@
+"""The ``aws`` runtime's serving operators: the provider's endpoint and Step Functions operators, verified and
+idempotent by run.
+
+Endpoint: creates the model and endpoint config unless an earlier try did, then creates or updates
+the endpoint (blue/green) and, once SageMaker reports the endpoint settled, checks that it really
+serves the new endpoint config (a silent alarm rollback fails the task with
+:class:`EndpointRollbackError`).
+
+Executions: one per photo, started under a deterministic name. Step Functions never reuses a
+name, so ``ExecutionAlreadyExists`` means an earlier try or run started it: that execution is
+described and reused (waited for if still running). Every task returns
+``{"name", "executionArn", "status", "output", "error", "cause"}``. A ``FAILED`` (or
+``TIMED_OUT`` / ``ABORTED``) execution is a result, not a task failure: the photo is routed to
+human review with the execution's error. The task fails only for infrastructure errors (AWS
+unreachable, access denied, an execution still running when the wait runs out).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from typing import Any
+
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerEndpointOperator, serialize
+from airflow.providers.amazon.aws.operators.step_function import StepFunctionStartExecutionOperator
+from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
+from airflow.providers.amazon.aws.utils import validate_execute_complete_event
+from botocore.exceptions import ClientError
+
+from include.builders.deploy import update_endpoint_request
+from include.runtime.endpoint_checks import verify_endpoint_serves
+from include.settings import Settings
+
+ENDPOINT_SETTLING_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
+EXECUTION_WAIT_SECONDS = 3600
+ENDPOINT_WAIT_SECONDS = 4 * 3600
+
+
+class ExecutionStillRunningError(RuntimeError):
+    """A Step Functions execution did not finish within the task's wait."""
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives the execution ``name`` of ``state_machine_arn``."""
+    if ":stateMachine:" not in state_machine_arn:
+        raise ValueError(f"{state_machine_arn!r} is not a state machine ARN (arn:aws:states:...:stateMachine:NAME)")
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def execution_outcome(description: dict) -> dict:
+    """The task's result from a DescribeExecution answer."""
+    output = description.get("output")
+    return {
+        "name": description["name"],
+        "executionArn": description["executionArn"],
+        "status": description["status"],
+        "output": json.loads(output) if output else None,
+        "error": description.get("error"),
+        "cause": description.get("cause"),
+    }
+
+
+def _missing(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ValidationException" and "Could not find" in (
+        error.response["Error"].get("Message", "")
+    )
+
+
+class VerifiedEndpointOperator(SageMakerEndpointOperator):
+    """``SageMakerEndpointOperator`` that creates or updates as needed, is safe to retry, and verifies the result."""
+
+    @property
+    def _endpoint(self) -> dict:
+        return self.config["Endpoint"]
+
+    def _describe(self, operation: str, **name: str) -> dict | None:
+        try:
+            return getattr(self.hook.conn, operation)(**name)
+        except ClientError as error:
+            if _missing(error):
+                return None
+            raise
+
+    def _drop_existing_resources(self) -> None:
+        """A retry must not create the model or endpoint config an earlier try created."""
+        if "Model" in self.config and self._describe("describe_model", ModelName=self.config["Model"]["ModelName"]):
+            self.log.info("Model %s exists already; not creating it again.", self.config["Model"]["ModelName"])
+            del self.config["Model"]
+        config_name = self.config.get("EndpointConfig", {}).get("EndpointConfigName")
+        if config_name and self._describe("describe_endpoint_config", EndpointConfigName=config_name):
+            self.log.info("Endpoint config %s exists already; not creating it again.", config_name)
+            del self.config["EndpointConfig"]
+
+    def _wait_for_settling(self, name: str) -> None:
+        if self.deferrable:
+            self.defer(
+                trigger=SageMakerTrigger(job_name=name, job_type="endpoint", waiter_delay=self.check_interval,
+                                         aws_conn_id=self.aws_conn_id),
+                method_name="execute_complete",
+                timeout=datetime.timedelta(seconds=self.max_ingestion_time),
+            )
+        self.hook.get_waiter("endpoint_in_service").wait(
+            EndpointName=name,
+            WaiterConfig={"Delay": self.check_interval, "MaxAttempts": self.max_ingestion_time // self.check_interval},
+        )
+
+    def verified_result(self) -> dict:
+        """``{"EndpointConfig", "Endpoint"}`` descriptions, after checking the endpoint serves the new config."""
+        name, config_name = self._endpoint["EndpointName"], self._endpoint["EndpointConfigName"]
+        endpoint = self.hook.conn.describe_endpoint(EndpointName=name)
+        verify_endpoint_serves(endpoint, config_name)
+        self.log.info("Endpoint %s is InService on endpoint config %s.", name, config_name)
+        config = self.hook.conn.describe_endpoint_config(EndpointConfigName=config_name)
+        return {"EndpointConfig": serialize(config), "Endpoint": serialize(endpoint)}
+
+    def execute(self, context: Any) -> dict:
+        name, config_name = self._endpoint["EndpointName"], self._endpoint["EndpointConfigName"]
+        current = self._describe("describe_endpoint", EndpointName=name)
+        if current and current["EndpointStatus"] == "InService" and current["EndpointConfigName"] == config_name:
+            self.log.info("Endpoint %s already serves %s (an earlier try deployed it).", name, config_name)
+            return self.verified_result()
+        if current and current["EndpointStatus"] in ENDPOINT_SETTLING_STATES:
+            self.log.info("Endpoint %s is %s; waiting for it before deciding.", name, current["EndpointStatus"])
+            self._wait_for_settling(name)
+            return self.verified_result()
+        self._drop_existing_resources()
+        self.operation = "update" if current else "create"
+        if current:
+            self.config["Endpoint"] = update_endpoint_request(self._endpoint)
+        super().execute(context)
+        return self.verified_result()
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict:
+        validated = validate_execute_complete_event(event)
+        if validated.get("status") != "success":
+            self.log.warning("Endpoint wait ended with %s; checking the endpoint itself.", validated)
+        return self.verified_result()
+
+
+class RunScopedExecutionOperator(StepFunctionStartExecutionOperator):
+    """``StepFunctionStartExecutionOperator`` that takes ``name``/``input``, reuses its named execution and returns
+    the execution's outcome."""
+
+    def __init__(self, *, input: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(state_machine_input=input, **kwargs)
+
+    def outcome(self, arn: str) -> dict:
+        description = self.hook.conn.describe_execution(executionArn=arn)
+        if description["status"] == "RUNNING":
+            raise ExecutionStillRunningError(
+                f"execution {arn} still runs after the task's wait of {self.waiter_delay * self.waiter_max_attempts} s;"
+                " clear the task to wait again (it reuses the execution), or stop the execution in the console"
+            )
+        outcome = execution_outcome(description)
+        self.log.info("Execution %s ended %s %s", outcome["name"], outcome["status"], outcome["error"] or "")
+        return outcome
+
+    def _wait(self, arn: str) -> None:
+        for _ in range(self.waiter_max_attempts):
+            if self.hook.conn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+                return
+            time.sleep(self.waiter_delay)
+
+    def execute(self, context: Any) -> dict:
+        arn = execution_arn(self.state_machine_arn, self.name)
+        try:
+            super().execute(context)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+            self.log.info("Execution %s exists (started by an earlier try or run); reusing it.", self.name)
+            if self.hook.conn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+                return self.outcome(arn)
+            if self.deferrable:
+                self.defer(
+                    trigger=self._completion_trigger(arn),
+                    method_name="execute_complete",
+                    timeout=datetime.timedelta(seconds=self.waiter_max_attempts * self.waiter_delay),
+                )
+        self._wait(arn)
+        return self.outcome(arn)
+
+    def _completion_trigger(self, arn: str) -> Any:
+        from airflow.providers.amazon.aws.triggers.step_function import StepFunctionsExecutionCompleteTrigger
+
+        return StepFunctionsExecutionCompleteTrigger(
+            execution_arn=arn, waiter_delay=self.waiter_delay, waiter_max_attempts=self.waiter_max_attempts,
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, botocore_config=self.botocore_config,
+            verify=self.verify,
+        )
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict:
+        # A FAILED execution makes the trigger report an error; the execution's own status decides here.
+        validated = validate_execute_complete_event(event)
+        return self.outcome(validated["execution_arn"])
+
+
+def endpoint_operator(task_id: str, config: Any, settings: Settings, **kwargs: Any) -> VerifiedEndpointOperator:
+    return VerifiedEndpointOperator(
+        task_id=task_id,
+        config=config,
+        aws_conn_id=settings.aws_conn_id,
+        region_name=settings.region,
+        check_interval=settings.poll_interval_seconds,
+        max_ingestion_time=ENDPOINT_WAIT_SECONDS,
+        deferrable=True,
+        **kwargs,
+    )
+
+
+def state_machine_execution_operator(task_id: str, executions: Any, settings: Settings, **kwargs: Any) -> Any:
+    """One deferrable execution task per ``{"name", "input"}`` item of ``executions`` (dynamic task mapping)."""
+    return RunScopedExecutionOperator.partial(
+        task_id=task_id,
+        state_machine_arn=settings.inference.state_machine_arn,
+        aws_conn_id=settings.aws_conn_id,
+        region_name=settings.region,
+        deferrable=True,
+        waiter_delay=settings.poll_interval_seconds,
+        waiter_max_attempts=max(1, EXECUTION_WAIT_SECONDS // settings.poll_interval_seconds),
+        **kwargs,
+    ).expand_kwargs(executions)

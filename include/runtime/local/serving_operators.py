@@ -1,0 +1,127 @@
+"""The ``local`` runtime's serving operators: the same endpoint config and executions, served on this machine.
+
+``LocalEndpointOperator`` deploys the ``{"Model", "EndpointConfig", "Endpoint"}`` config to the
+detached local model server (started if it is not running; it outlives the task and serves
+between DAG runs). The server loads and pings the new model before moving traffic, so a model
+that fails leaves the old one serving; either way the task then checks, like the ``aws``
+operator, that the endpoint serves the new endpoint config.
+
+``LocalStateMachineExecutionOperator`` runs one inference execution. Each task starts its own
+S3 endpoint over the data root on a free 127.0.0.1 port and stops it when done: a thread costs
+milliseconds, and no server has to outlive a task or be found again by a mapped sibling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from include.runtime.endpoint_checks import EndpointRollbackError, verify_endpoint_serves
+from include.runtime.local import model_server_control
+from include.runtime.local.inference_flow import ExecutionRecords, run_inference_execution
+from include.runtime.local.s3_server import start_s3_server, stop_s3_server
+from include.runtime.stores import local_work_root
+from include.settings import Settings, get_settings
+from include.storage import LocalObjectStore
+
+MODEL_SERVER_FOLDER = "model-server"
+
+
+def model_server_url(settings: Settings) -> str:
+    """The running local model server's URL, starting the server if needed."""
+    return model_server_control.ensure_server(local_work_root(settings) / MODEL_SERVER_FOLDER,
+                                              settings.deploy.local_server_port)
+
+
+def capture_request(settings: Settings, endpoint_config: dict) -> dict | None:
+    """The admin API's ``capture`` object for the config's ``DataCaptureConfig`` (None when absent)."""
+    capture = endpoint_config.get("DataCaptureConfig")
+    if not capture:
+        return None
+    header = capture.get("CaptureContentTypeHeader", {})
+    return {
+        "enabled": capture.get("EnableCapture", True),
+        "sampling_percentage": capture["InitialSamplingPercentage"],
+        "destination": str(LocalObjectStore(settings.data_root).path_for(capture["DestinationS3Uri"])),
+        "capture_options": [option["CaptureMode"] for option in capture["CaptureOptions"]],
+        "json_content_types": header.get("JsonContentTypes", ["application/json"]),
+        "csv_content_types": header.get("CsvContentTypes", []),
+    }
+
+
+def endpoint_description(local: dict, url: str) -> dict:
+    """The server's description in DescribeEndpoint's terms, plus the URL boto3 clients use."""
+    description = {
+        "EndpointName": local["endpoint_name"],
+        "EndpointConfigName": local.get("config_name"),
+        "EndpointStatus": local.get("status"),
+        "EndpointUrl": url,
+    }
+    if local.get("failure_reason"):
+        description["FailureReason"] = local["failure_reason"]
+    return description
+
+
+class LocalEndpointOperator(BaseOperator):
+    """Deploys an endpoint config to the local model server, blue/green, and verifies it serves it."""
+
+    template_fields = ("config",)
+    template_fields_renderers = {"config": "json"}
+    ui_color = "#e3f0d8"
+
+    def __init__(self, *, config: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+
+    def execute(self, context: Any) -> dict:
+        settings = get_settings()
+        model, endpoint_config, endpoint = self.config["Model"], self.config["EndpointConfig"], self.config["Endpoint"]
+        name, config_name = endpoint["EndpointName"], endpoint["EndpointConfigName"]
+        variant = endpoint_config["ProductionVariants"][0]["VariantName"]
+        model_data = LocalObjectStore(settings.data_root).path_for(model["PrimaryContainer"]["ModelDataUrl"])
+        url = model_server_url(settings)
+        self.log.info("Deploying %s to endpoint %s as %s on %s", model_data, name, config_name, url)
+        try:
+            model_server_control.deploy_model(url, name, model_data, variant=variant, config_name=config_name,
+                                              capture=capture_request(settings, endpoint_config))
+        except model_server_control.ModelServerError as error:
+            raise EndpointRollbackError(
+                f"endpoint {name} kept its previous model: deploying {model_data} as {config_name} failed "
+                f"({error}); fix the model artifact and run the deployment again"
+            ) from error
+        description = endpoint_description(model_server_control.describe_endpoint(url, name), url)
+        verify_endpoint_serves(description, config_name)
+        self.log.info("Endpoint %s serves %s at %s", name, config_name, url)
+        return {"Model": model, "EndpointConfig": endpoint_config, "Endpoint": description}
+
+
+class LocalStateMachineExecutionOperator(BaseOperator):
+    """Runs one named execution of the inference state machine locally; reuses a finished one by name."""
+
+    template_fields = ("name", "input")
+    template_fields_renderers = {"input": "json"}
+    ui_color = "#f9e7a8"
+
+    def __init__(self, *, name: str, input: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.input = input
+
+    def execute(self, context: Any) -> dict:
+        settings = get_settings()
+        records = ExecutionRecords(local_work_root(settings) / "executions")
+        finished = records.get(self.name)
+        if finished is not None:
+            self.log.info("Reusing finished execution %s (%s).", self.name, finished["status"])
+            return finished
+        runtime_url = model_server_url(settings)
+        server, thread, s3_url = start_s3_server(settings.data_root)
+        try:
+            outcome = run_inference_execution(settings, self.name, self.input, s3_url=s3_url,
+                                              runtime_url=runtime_url)
+        finally:
+            stop_s3_server(server, thread)
+        records.put(outcome)
+        self.log.info("Execution %s ended %s %s", self.name, outcome["status"], outcome["error"] or "")
+        return outcome

@@ -1,0 +1,83 @@
+"""The deployment requests are valid SageMaker requests (botocore's model) and say what the settings say."""
+
+from __future__ import annotations
+
+import pytest
+
+from include.builders.deploy import endpoint_deployment_config, update_endpoint_request
+from include.settings import get_settings
+from tests.serving_flow.support import model_version_record
+from tests.support.botocore_contract import assert_valid_request
+
+MODEL_URL = "s3://scones-mlops/jobs/scones-train-20260101t0000/output/model.tar.gz"
+RUN_KEY = "manual-2026-03-01t10-00-00-000000-00-00-abcdef"
+
+
+def config_for(settings) -> dict:
+    return endpoint_deployment_config(settings, model_version_record=model_version_record(MODEL_URL, version=12),
+                                      run_key=RUN_KEY)
+
+
+@pytest.fixture
+def serverless_settings(scones_env, monkeypatch):
+    monkeypatch.setenv("SCONES_DEPLOY__SERVERLESS", "true")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def test_create_model_request_is_valid(settings):
+    assert_valid_request("sagemaker", "CreateModel", config_for(settings)["Model"])
+
+
+def test_create_endpoint_config_request_is_valid(settings):
+    assert_valid_request("sagemaker", "CreateEndpointConfig", config_for(settings)["EndpointConfig"])
+
+
+def test_create_endpoint_request_is_valid(settings):
+    assert_valid_request("sagemaker", "CreateEndpoint", config_for(settings)["Endpoint"])
+
+
+def test_update_endpoint_request_is_valid(settings):
+    assert_valid_request("sagemaker", "UpdateEndpoint", update_endpoint_request(config_for(settings)["Endpoint"]))
+
+
+def test_model_container_comes_from_the_registered_version(settings):
+    container = config_for(settings)["Model"]["PrimaryContainer"]
+    assert container["ModelDataUrl"] == MODEL_URL
+    assert container["Environment"] == {"SAGEMAKER_PROGRAM": "inference.py",
+                                        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                                        "SAGEMAKER_REGION": settings.region}
+
+
+def test_names_derive_from_version_and_run_key_within_63_characters(settings):
+    config = config_for(settings)
+    names = [config["Model"]["ModelName"], config["EndpointConfig"]["EndpointConfigName"]]
+    assert all(len(name) <= 63 and "v12" in name for name in names)
+    assert config_for(settings) == config
+
+
+def test_endpoint_serves_the_new_config_by_name(settings):
+    config = config_for(settings)
+    assert config["Endpoint"]["EndpointConfigName"] == config["EndpointConfig"]["EndpointConfigName"]
+    assert config["EndpointConfig"]["ProductionVariants"][0]["ModelName"] == config["Model"]["ModelName"]
+
+
+def test_data_capture_records_inputs_and_outputs_under_the_capture_prefix(settings):
+    capture = config_for(settings)["EndpointConfig"]["DataCaptureConfig"]
+    assert capture["DestinationS3Uri"] == f"s3://{settings.bucket}/{settings.prefixes.capture}"
+    assert [option["CaptureMode"] for option in capture["CaptureOptions"]] == ["Input", "Output"]
+    assert capture["InitialSamplingPercentage"] == settings.deploy.capture_sampling_percentage
+
+
+def test_blue_green_update_rolls_back_on_the_configured_alarms(settings):
+    deployment = config_for(settings)["Endpoint"]["DeploymentConfig"]
+    assert deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "ALL_AT_ONCE"
+    assert [alarm["AlarmName"] for alarm in deployment["AutoRollbackConfiguration"]["Alarms"]] == \
+        settings.deploy.rollback_alarms
+
+
+def test_serverless_variant_is_valid_and_has_no_data_capture(serverless_settings):
+    endpoint_config = config_for(serverless_settings)["EndpointConfig"]
+    assert_valid_request("sagemaker", "CreateEndpointConfig", endpoint_config)
+    assert "DataCaptureConfig" not in endpoint_config
+    assert endpoint_config["ProductionVariants"][0]["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
