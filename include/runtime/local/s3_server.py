@@ -54,7 +54,7 @@ def start_s3_server(data_root: str | Path, port: int = 0) -> tuple[S3Server, thr
     root = Path(data_root)
     root.mkdir(parents=True, exist_ok=True)
     server = S3Server(root, port)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
     thread.start()
     return server, thread, f"http://127.0.0.1:{server.server_address[1]}"
 
