@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import PokeReturnValue, TriggerRule, dag, task
+from airflow.sdk import Param, PokeReturnValue, TriggerRule, dag, task
 
 from include import runtime
 from include.dag_defaults import START_DATE, TAGS, default_args
@@ -35,6 +35,11 @@ settings = get_settings()
 FIRST_TASK_OF_PATH = {monitoring.MODEL_MONITOR: "ensure_schedule", monitoring.ANALYZER_JOB: "list_capture_hours"}
 EXECUTION_POKE_SECONDS = settings.poll_interval_seconds * 10
 EXECUTION_TIMEOUT_SECONDS = 2 * 3600
+WINDOW_PARAMS = {
+    name: Param(None, type=["null", "string"], format="date-time",
+                description=f"manual runs: analyse this window instead of the data interval ({name})")
+    for name in ("window_start", "window_end")
+}
 
 
 @dag(
@@ -42,6 +47,7 @@ EXECUTION_TIMEOUT_SECONDS = 2 * 3600
     start_date=START_DATE,
     catchup=False,
     default_args=default_args(settings),
+    params=WINDOW_PARAMS,
     tags=[*TAGS, "monitoring"],
     doc_md=__doc__,
 )

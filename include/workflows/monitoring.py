@@ -106,7 +106,14 @@ def model_monitor_output_uri(settings: Settings) -> str:
 
 
 def window(context: Mapping[str, Any]) -> tuple[datetime, datetime]:
-    """The run's window: its data interval; the hour before it ran when it has none or an empty one."""
+    """The run's window: ``window_start``/``window_end`` params of a manual run, else its data interval;
+    the hour before it ran when it has none or an empty one."""
+    params = context.get("params") or {}
+    if params.get("window_start") and params.get("window_end"):
+        start, end = (datetime.fromisoformat(params[name]) for name in ("window_start", "window_end"))
+        if end <= start:
+            raise ValueError(f"window_end {end} is not after window_start {start}: give a non-empty window")
+        return start, end
     start, end = data_interval(context)
     if start == end:
         start = end - timedelta(hours=1)
@@ -223,7 +230,7 @@ def ensure_monitoring_schedule(client: Any, request: dict, now: datetime | None 
     try:
         described = client.describe_monitoring_schedule(MonitoringScheduleName=name)
     except client.exceptions.ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
+        if exc.response["Error"]["Code"] != "ResourceNotFound":
             raise
         client.create_monitoring_schedule(**request)
         return {"name": name, "action": "created", "created_at": _as_utc(now or datetime.now(UTC)).isoformat()}

@@ -1,0 +1,19 @@
+"""Settings for the monitoring workflow's tests: local defaults, or AWS with Model Monitor."""
+
+from __future__ import annotations
+
+import pytest
+
+MONITOR_IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/scones-drift-analyzer:1"
+
+
+@pytest.fixture
+def aws_settings(scones_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    """The ``aws`` runtime with Model Monitor on and the analyzer's image configured."""
+    from include.settings import get_settings
+
+    monkeypatch.setenv("SCONES_RUNTIME", "aws")
+    monkeypatch.setenv("SCONES_MONITOR__USE_MODEL_MONITOR", "true")
+    monkeypatch.setenv("SCONES_IMAGES__MONITOR_URI", MONITOR_IMAGE)
+    get_settings.cache_clear()
+    return get_settings()

@@ -1,0 +1,105 @@
+"""The analyzer path end to end without Airflow: baseline, capture in SageMaker's layout, job, decision, report."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from include.runtime.local.jobs import LocalJobRegistry
+from include.runtime.local.processing import run_processing_job
+from include.settings import load_settings
+from include.storage import LocalObjectStore
+from include.workflows import monitoring
+from tests.monitor.traffic import Profile
+
+from .capture_support import write_baseline, write_capture_hour
+
+LIKE_HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
+DRIFTED_HOUR = datetime(2026, 3, 1, 13, tzinfo=UTC)
+NOW = datetime(2026, 3, 1, 14, 5, tzinfo=UTC)
+
+
+def analyse(settings, store: LocalObjectStore, baseline: str, hour: datetime) -> dict:
+    run_key = f"{hour:%Y%m%dT%H%M}"
+    start, end = hour, hour + timedelta(hours=1)
+    hours = monitoring.capture_hour_prefixes(settings, store, start, end)
+    request = monitoring.build_analysis_request(settings, store, run_key=run_key, job_name=f"scones-monitor-{run_key}",
+                                                capture_uris=hours, baseline_uri=baseline, start=start, end=end)
+    registry = LocalJobRegistry(settings.data_root / ".work", "processing")
+    description = run_processing_job(request, store=store, registry=registry, log=lambda _: None)
+    result = monitoring.read_interval_result(store, monitoring.job_output_uri({"Processing": description}))
+    decision = monitoring.decide(result, settings, monitoring.last_retrain_at(settings, store), NOW)
+    report = monitoring.write_report(settings, store, run_key=run_key, result_uri=result["output_uri"],
+                                     baseline_uri=baseline, interval_start=start)
+    return {"hours": hours, "result": result, "decision": decision, "report": report}
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("monitoring")
+    settings = load_settings(environ={"SCONES_DATA_ROOT": str(root / "data"), "SCONES_RUNTIME": "local"})
+    store = LocalObjectStore(settings.data_root)
+    baseline = write_baseline(settings, store, root / "scratch")
+    write_capture_hour(settings, store, LIKE_HOUR, Profile())
+    write_capture_hour(settings, store, DRIFTED_HOUR, Profile(brightness=(20, 60)))
+    like = analyse(settings, store, baseline, LIKE_HOUR)
+    drifted = analyse(settings, store, baseline, DRIFTED_HOUR)
+    return {"store": store, "like": like, "drifted": drifted, "settings": settings}
+
+
+def test_only_the_hour_with_files_is_an_input(analysed):
+    assert [uri.rsplit("/", 5)[-5:-1] for uri in analysed["drifted"]["hours"]] == [["2026", "03", "01", "13"]]
+
+
+def test_traffic_like_the_baseline_decides_nothing(analysed):
+    assert analysed["like"]["result"]["violations"] == []
+    assert analysed["like"]["decision"].action == "none"
+
+
+def test_window_counts_its_records(analysed):
+    assert analysed["drifted"]["result"]["item_count"] == 300
+
+
+def test_darker_traffic_decides_retraining_for_brightness_drift(analysed):
+    decision = analysed["drifted"]["decision"]
+    assert decision.action == "retrain"
+    assert "baseline_drift_check on brightness" in monitoring.retrain_conf(decision, "k")["reason"]
+
+
+def test_report_has_non_empty_plots_and_an_index(analysed):
+    store, report = analysed["store"], analysed["drifted"]["report"]
+    folder = report.rsplit("/", 1)[0] + "/"
+    files = {info.uri.rsplit("/", 1)[-1]: info.size for info in store.list(folder)}
+    assert "index.html" in files
+    pngs = {name: size for name, size in files.items() if name.endswith(".png")}
+    assert len(pngs) == 3
+    assert all(size > 0 for size in pngs.values())
+
+
+def test_report_index_links_its_plots(analysed):
+    page = analysed["store"].get_bytes(analysed["drifted"]["report"]).decode()
+    assert 'src="confidence_histogram.png"' in page
+
+
+def test_each_interval_joins_the_report_history(analysed):
+    settings, store = analysed["settings"], analysed["store"]
+    archived = sorted(info.uri.rsplit("/", 2)[-2] for info in store.list(monitoring.history_prefix(settings))
+                      if info.uri.endswith("/statistics.json"))
+    assert archived == ["20260301T1000", "20260301T1300"]
+
+
+def test_result_folder_holds_model_monitor_report_files(analysed):
+    store, folder = analysed["store"], analysed["drifted"]["result"]["output_uri"]
+    violations = json.loads(store.get_bytes(folder + "constraint_violations.json"))["violations"]
+    assert {v["constraint_check_type"] for v in violations} >= {"baseline_drift_check"}
+
+
+def test_no_traffic_interval_gets_a_report_saying_so(tmp_path: Path):
+    settings = load_settings(environ={"SCONES_DATA_ROOT": str(tmp_path / "data"), "SCONES_RUNTIME": "local"})
+    store = LocalObjectStore(settings.data_root)
+    report = monitoring.write_report(settings, store, run_key="k", result_uri=None,
+                                     baseline_uri="s3://scones-mlops/models/x/baseline/", interval_start=LIKE_HOUR)
+    assert "No traffic" in store.get_bytes(report).decode()
