@@ -102,12 +102,14 @@ class Lifecycle:
         self.airflow.wait_for_dag(dag_id)
         self.airflow.unpause(dag_id)
         known = {r["dag_run_id"] for r in self.airflow.runs(dag_id)}
-        self.airflow.request("POST", "/api/v2/backfills", {
+        backfill = self.airflow.request("POST", "/api/v2/backfills", {
             "dag_id": dag_id, "from_date": hour.isoformat(), "to_date": hour.isoformat(),
             "max_active_runs": 1, "reprocess_behavior": "completed",
         })
         say(f"backfilling {dag_id} for the hour {hour:%Y-%m-%d %H}:00")
-        return self.finish(dag_id, self.new_run(dag_id, known, run_type="backfill"))
+        run_id = self.finish(dag_id, self.new_run(dag_id, known, run_type="backfill"))
+        self.airflow.wait_for_backfill(backfill["id"])
+        return run_id
 
     def new_run(self, dag_id: str, known: set[str], run_type: str | None = None, timeout: float = 300) -> str:
         deadline = time.monotonic() + timeout

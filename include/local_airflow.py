@@ -178,10 +178,14 @@ class LocalAirflow:
         raise AirflowStartError(f"DAG {dag_id} not parsed after {timeout:.0f} s; import errors: {errors}")
 
     def ensure_pool(self, name: str, slots: int) -> None:
+        """Create the pool, or set its slots when it exists."""
         try:
-            self.request("PATCH", f"/api/v2/pools/{name}", {"name": name, "slots": slots})
+            self.get(f"/api/v2/pools/{name}")
         except AirflowApiError:
             self.request("POST", "/api/v2/pools", {"name": name, "slots": slots, "include_deferred": False})
+        else:
+            self.request("PATCH", f"/api/v2/pools/{name}?update_mask=slots",
+                         {"pool": name, "slots": slots, "include_deferred": False})
 
     def unpause(self, dag_id: str) -> None:
         self.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
@@ -202,6 +206,15 @@ class LocalAirflow:
         path = (f"/api/v2/dags/{dag_id}/dagRuns/{urllib.request.quote(run_id)}/taskInstances/"
                 f"{task_id}/xcomEntries/{key}?deserialize=true")
         return self.get(path)["value"]
+
+    def wait_for_backfill(self, backfill_id: int, timeout: float = 120) -> None:
+        """The scheduler marks a backfill complete shortly after its last run ends; wait for that."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.get(f"/api/v2/backfills/{backfill_id}").get("completed_at"):
+                return
+            time.sleep(2)
+        raise TimeoutError(f"backfill {backfill_id} not marked complete after {timeout:.0f} s")
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 900,
                      progress: Callable[[str], None] | None = None) -> str:

@@ -18,9 +18,10 @@ _DEFINITION_FIELDS = (
 )
 
 
-def tuning_job_name(run_key: str) -> str:
-    """``scones-tune-<run key>``, hash-shortened to leave a retry suffix within 32 characters."""
-    return sanitise(f"scones-tune-{run_key}", TUNING_NAME_MAX - RETRY_SUFFIX_ROOM)
+def tuning_job_name(model_key: str) -> str:
+    """``scones-<model key>`` (e.g. ``scones-tune-20260101t0000``), hash-shortened to leave a retry suffix
+    within SageMaker's 32 characters."""
+    return sanitise(f"scones-{model_key}", TUNING_NAME_MAX - RETRY_SUFFIX_ROOM)
 
 
 def tuned_names(settings: Settings) -> set[str]:

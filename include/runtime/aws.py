@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator, serialize
@@ -40,7 +41,7 @@ class RunScopedProcessingOperator(SageMakerProcessingOperator):
             self.log.info("Waiting for processing job %s, started by an earlier attempt.", choice.name)
             self.hook.get_conn().get_waiter("processing_job_completed_or_stopped").wait(
                 ProcessingJobName=choice.name,
-                WaiterConfig={"Delay": self.check_interval, "MaxAttempts": self.max_attempts or 720},
+                WaiterConfig={"Delay": self.check_interval, "MaxAttempts": self.max_attempts},
             )
             description = self.hook.describe_processing_job(choice.name)
             if description["ProcessingJobStatus"] != "Completed":
@@ -59,6 +60,8 @@ def processing_operator(task_id: str, config: Any, settings: Settings, **kwargs:
         region_name=settings.region,
         wait_for_completion=True,
         check_interval=settings.poll_interval_seconds,
+        # The provider's default (60 polls) would give up on a job long before its MaxRuntimeInSeconds.
+        max_attempts=math.ceil(settings.instances.max_runtime_seconds / settings.poll_interval_seconds) + 10,
         action_if_job_exists="fail",
         deferrable=True,
         **kwargs,
