@@ -225,6 +225,16 @@ class Lifecycle:
             report = json.loads((root / "out" / "evaluation.json").read_text())
         return {"old": report["champion"]["accuracy"], "new": report["metrics"]["accuracy"]}
 
+    def monitor(self, start: datetime, end: datetime) -> dict:
+        """Run the monitor over the captured traffic of ``[start, end)`` and report its decision."""
+        run_id = self.run("scones_monitor", conf={"window_start": start.isoformat(), "window_end": end.isoformat()})
+        decision = self.xcom("scones_monitor", run_id, "decide_action")
+        report = self.xcom("scones_monitor", run_id, "write_monitoring_report")
+        reasons = "; ".join(decision["reasons"][:3]) or "no violation acted on"
+        say(f"monitor over {start:%H:%M:%S} to {end:%H:%M:%S}: {decision['action']} — {reasons}")
+        say(f"monitoring report: {self.settings.data_root / report.removeprefix('s3://')}")
+        return {**decision, "report": report}
+
     def story(self) -> dict[str, Any]:
         scale = self.scale
         self.airflow.ensure_pool(self.settings.sagemaker_pool, 2)
@@ -239,11 +249,12 @@ class Lifecycle:
         known_deploys = {r["dag_run_id"] for r in self.airflow.runs("scones_deploy")}
 
         yesterday = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+        normal_started = datetime.now(UTC) - timedelta(seconds=5)
         self.classify(yesterday.replace(hour=9), scale.normal_photos, seed=1, drift=None)
         capture = self.settings.data_root / self.settings.bucket / self.settings.prefixes.capture
         say(f"Data Capture files (SageMaker's layout) under {capture}")
-
-        drift_started = datetime.now(UTC) - timedelta(seconds=5)
+        drift_started = datetime.now(UTC)
+        normal_decision = self.monitor(normal_started, drift_started)
         routing, truths = self.classify(yesterday.replace(hour=10), scale.drifted_photos, seed=2, drift="night")
         reviewed = self.label_review_queue(routing["review_queue"], truths)
         extra = self.label_directly(scale.extra_labelled_drifted, seed=3, drift="night")
@@ -252,14 +263,9 @@ class Lifecycle:
         self.ingest("with the labelled night-time photos")
 
         known_trains = {r["dag_run_id"] for r in self.airflow.runs("scones_train")}
-        monitor_run = self.run("scones_monitor", conf={
-            "window_start": drift_started.isoformat(),
-            "window_end": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()})
-        decision = self.xcom("scones_monitor", monitor_run, "decide_action")
-        say(f"monitor decided: {decision['action']} — {'; '.join(decision['reasons'][:4])}")
-        report = self.xcom("scones_monitor", monitor_run, "write_monitoring_report")
-        say(f"monitoring report: {report}")
-        result: dict[str, Any] = {"first_version": first, "monitor_decision": decision, "report": report}
+        decision = self.monitor(drift_started, datetime.now(UTC) + timedelta(minutes=1))
+        result: dict[str, Any] = {"first_version": first, "normal_decision": normal_decision,
+                                  "monitor_decision": decision}
         if decision["action"] != "retrain":
             say("the monitor did not ask for retraining")
             return result
