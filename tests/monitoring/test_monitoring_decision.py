@@ -40,8 +40,16 @@ def test_fewer_violations_than_the_minimum_need_nothing(settings):
     assert "monitor.min_violations=2" in decision.reasons[0]
 
 
+def width_alerts(settings):
+    return with_monitor(settings, actions={**settings.monitor.actions, "baseline_drift_check:width": "alert"})
+
+
 def test_per_feature_action_overrides_the_check_type(settings):
-    assert monitoring.decide(result(violation("width")), settings, None, NOW).action == "alert"
+    assert monitoring.decide(result(violation("width")), width_alerts(settings), None, NOW).action == "alert"
+
+
+def test_photo_size_is_not_acted_on_by_default(settings):
+    assert monitoring.decide(result(violation("width"), violation("height")), settings, None, NOW).action == "none"
 
 
 def test_ignored_violations_do_not_count(settings):
@@ -66,7 +74,8 @@ def test_no_traffic_is_reported_as_such_not_as_drift(settings):
 
 
 def test_retrain_conf_names_the_reason_and_carries_the_violations(settings):
-    decision = monitoring.decide(result(violation("brightness"), violation("width")), settings, None, NOW)
+    decision = monitoring.decide(result(violation("brightness"), violation("width")), width_alerts(settings),
+                                 None, NOW)
     conf = monitoring.retrain_conf(decision, "20260301T1000")
     assert conf["reason"] == "drift detected by scones_monitor run 20260301T1000: baseline_drift_check on brightness"
     assert [v["feature_name"] for v in conf["violations"]] == ["brightness", "width"]
@@ -87,7 +96,7 @@ def test_no_traffic_announcement_does_not_speak_of_drift():
 
 
 def test_drift_is_announced_as_a_warning(settings, caplog):
-    decision = monitoring.decide(result(violation("width")), settings, None, NOW).as_dict()
+    decision = monitoring.decide(result(violation("width")), width_alerts(settings), None, NOW).as_dict()
     with caplog.at_level("INFO", logger=monitoring.LOG.name):
         monitoring.announce(settings, decision, run_key="k", report_uri="s3://b/report/index.html")
     assert [r.levelname for r in caplog.records] == ["WARNING"]
