@@ -5,51 +5,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator, serialize
-from botocore.exceptions import ClientError
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator
 
-from include.runtime.job_reuse import choose_job
+from include.runtime.aws_jobs import RunScopedJobMixin
 from include.settings import Settings
 
 
-class RunScopedProcessingOperator(SageMakerProcessingOperator):
-    """``SageMakerProcessingOperator`` that reuses its run's finished job instead of starting another.
+class RunScopedProcessingOperator(RunScopedJobMixin, SageMakerProcessingOperator):
+    """``SageMakerProcessingOperator`` that reuses its run's finished job instead of starting another."""
 
-    The request's ``ProcessingJobName`` is the run's base name; attempt N may start only
-    ``<base>-tN`` after looking at the names earlier attempts used.
-    """
-
-    def _describe_or_none(self, name: str) -> dict | None:
-        try:
-            return self.hook.describe_processing_job(name)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ValidationException":
-                return None
-            raise
-
-    def execute(self, context: Any) -> dict:
-        choice = choose_job(
-            self.config["ProcessingJobName"],
-            context["ti"].try_number,
-            self._describe_or_none,
-            lambda description: description["ProcessingJobStatus"],
-        )
-        if choice.action == "reuse":
-            self.log.info("Reusing completed processing job %s of this run.", choice.name)
-            return {"Processing": serialize(choice.description)}
-        if choice.action == "wait":
-            self.log.info("Waiting for processing job %s, started by an earlier attempt.", choice.name)
-            self.hook.get_conn().get_waiter("processing_job_completed_or_stopped").wait(
-                ProcessingJobName=choice.name,
-                WaiterConfig={"Delay": self.check_interval, "MaxAttempts": self.max_attempts},
-            )
-            description = self.hook.describe_processing_job(choice.name)
-            if description["ProcessingJobStatus"] != "Completed":
-                raise RuntimeError(f"processing job {choice.name} ended {description['ProcessingJobStatus']}: "
-                                   f"{description.get('FailureReason', '')}")
-            return {"Processing": serialize(description)}
-        self.config["ProcessingJobName"] = choice.name
-        return super().execute(context)
+    name_field = "ProcessingJobName"
+    status_field = "ProcessingJobStatus"
+    result_key = "Processing"
+    trigger_job_type = "Processing"
+    describe_method = "describe_processing_job"
 
 
 def processing_operator(task_id: str, config: Any, settings: Settings, **kwargs: Any) -> RunScopedProcessingOperator:

@@ -3,86 +3,41 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
-from airflow.providers.amazon.aws.operators.sagemaker import (
-    SageMakerTrainingOperator,
-    SageMakerTuningOperator,
-    serialize,
-)
-from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
-from botocore.exceptions import ClientError
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator, SageMakerTuningOperator
 
-from include.runtime.job_reuse import choose_job
+from include.runtime.aws_jobs import RunScopedJobMixin
 from include.settings import Settings
 
 _WAIT_MARGIN_ATTEMPTS = 10
 
 
-def _describe_or_none(describe: Callable[[str], dict], name: str) -> dict | None:
-    try:
-        return describe(name)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
-            return None
-        raise
+class RunScopedTrainingOperator(RunScopedJobMixin, SageMakerTrainingOperator):
+    """``SageMakerTrainingOperator`` that reuses its run's finished training job instead of starting another."""
+
+    name_field = "TrainingJobName"
+    status_field = "TrainingJobStatus"
+    result_key = "Training"
+    trigger_job_type = "Training"
+    describe_method = "describe_training_job"
 
 
-class RunScopedTrainingOperator(SageMakerTrainingOperator):
-    """``SageMakerTrainingOperator`` that reuses its run's finished training job instead of starting another.
-
-    The request's ``TrainingJobName`` is the run's base name; attempt N may start only
-    ``<base>-tN`` after looking at the names earlier attempts used.
-    """
-
-    def execute(self, context: Any) -> dict:
-        choice = choose_job(
-            self.config["TrainingJobName"],
-            context["ti"].try_number,
-            lambda name: _describe_or_none(self.hook.describe_training_job, name),
-            lambda description: description["TrainingJobStatus"],
-        )
-        if choice.action == "reuse":
-            self.log.info("Reusing completed training job %s of this run.", choice.name)
-            return {"Training": serialize(choice.description)}
-        if choice.action == "wait":
-            self.log.info("Waiting for training job %s, started by an earlier attempt.", choice.name)
-            self.defer(
-                trigger=SageMakerTrigger(job_name=choice.name, job_type="Training", waiter_delay=self.check_interval,
-                                         waiter_max_attempts=self.max_attempts, aws_conn_id=self.aws_conn_id),
-                method_name="execute_complete",
-            )
-        self.config["TrainingJobName"] = choice.name
-        return super().execute(context)
-
-
-class RunScopedTuningOperator(SageMakerTuningOperator):
+class RunScopedTuningOperator(RunScopedJobMixin, SageMakerTuningOperator):
     """``SageMakerTuningOperator`` that reuses its run's finished tuning job instead of starting another."""
+
+    name_field = "HyperParameterTuningJobName"
+    status_field = "HyperParameterTuningJobStatus"
+    result_key = "Tuning"
+    trigger_job_type = "tuning"
+    describe_method = "describe_tuning_job"
 
     def __init__(self, *, wait_max_attempts: int = 480, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.wait_max_attempts = wait_max_attempts
 
-    def execute(self, context: Any) -> dict:
-        choice = choose_job(
-            self.config["HyperParameterTuningJobName"],
-            context["ti"].try_number,
-            lambda name: _describe_or_none(self.hook.describe_tuning_job, name),
-            lambda description: description["HyperParameterTuningJobStatus"],
-        )
-        if choice.action == "reuse":
-            self.log.info("Reusing completed tuning job %s of this run.", choice.name)
-            return {"Tuning": serialize(choice.description)}
-        if choice.action == "wait":
-            self.log.info("Waiting for tuning job %s, started by an earlier attempt.", choice.name)
-            self.defer(
-                trigger=SageMakerTrigger(job_name=choice.name, job_type="tuning", waiter_delay=self.check_interval,
-                                         waiter_max_attempts=self.wait_max_attempts, aws_conn_id=self.aws_conn_id),
-                method_name="execute_complete",
-            )
-        self.config["HyperParameterTuningJobName"] = choice.name
-        return super().execute(context)
+    def wait_attempts(self) -> int:
+        return self.wait_max_attempts
 
 
 def training_wait_attempts(settings: Settings) -> int:

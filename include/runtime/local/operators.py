@@ -1,49 +1,68 @@
-"""The ``local`` runtime's operators: the same request configs, executed on this machine."""
+"""The ``local`` runtime's job operators: the same request configs, executed on this machine.
+
+Each reuses its run's completed job, like the ``aws`` operators (see ``include/runtime/job_reuse.py``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
 from include.runtime.job_reuse import choose_job
 from include.runtime.local.jobs import LocalJobRegistry
-from include.runtime.local.processing import run_processing_job
 from include.runtime.stores import local_work_root, object_store
 from include.settings import get_settings
 
 
-def _local_status(description: dict, status_field: str) -> str:
+def local_status(description: dict, status_field: str) -> str:
     # A local job runs inside its task's process: one still "InProgress" belongs to an attempt that died.
     status = description[status_field]
     return "Failed" if status == "InProgress" else status
 
 
-class LocalProcessingOperator(BaseOperator):
-    """Runs a CreateProcessingJob request under the local Processing contract."""
+class LocalJobOperator(BaseOperator):
+    """Runs a SageMaker Create*Job request under the local runtime's contract for that kind of job."""
 
     template_fields = ("config",)
-    template_fields_renderers = {"config": "json"}
+    template_fields_renderers: ClassVar[dict[str, str]] = {"config": "json"}
     ui_color = "#f4e6d0"
+
+    kind: ClassVar[str]
+    name_field: ClassVar[str]
+    status_field: ClassVar[str]
+    result_key: ClassVar[str]
 
     def __init__(self, *, config: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.config = config
 
+    def run_job(self, request: dict, **kwargs: Any) -> dict:
+        raise NotImplementedError
+
     def execute(self, context: Any) -> dict:
         settings = get_settings()
-        registry = LocalJobRegistry(local_work_root(settings), "processing")
+        registry = LocalJobRegistry(local_work_root(settings), self.kind)
         choice = choose_job(
-            self.config["ProcessingJobName"],
+            self.config[self.name_field],
             context["ti"].try_number,
             registry.describe,
-            lambda description: _local_status(description, "ProcessingJobStatus"),
+            lambda description: local_status(description, self.status_field),
         )
         if choice.action == "reuse":
-            self.log.info("Reusing completed processing job %s of this run.", choice.name)
-            return {"Processing": choice.description}
-        request = {**self.config, "ProcessingJobName": choice.name}
-        description = run_processing_job(
-            request, store=object_store(settings), registry=registry, log=self.log.info
-        )
-        return {"Processing": description}
+            self.log.info("Reusing completed %s job %s of this run.", self.kind, choice.name)
+            return {self.result_key: choice.description}
+        request = {**self.config, self.name_field: choice.name}
+        description = self.run_job(request, store=object_store(settings), registry=registry, log=self.log.info)
+        return {self.result_key: description}
+
+
+class LocalProcessingOperator(LocalJobOperator):
+    """Runs a CreateProcessingJob request under the local Processing contract."""
+
+    kind, name_field, status_field, result_key = "processing", "ProcessingJobName", "ProcessingJobStatus", "Processing"
+
+    def run_job(self, request: dict, **kwargs: Any) -> dict:
+        from include.runtime.local.processing import run_processing_job
+
+        return run_processing_job(request, **kwargs)
