@@ -176,9 +176,13 @@ def add_sensor_noise(rng: np.random.Generator, image: Image.Image, drift: str | 
 
 def supersampled_thumbnail(rng: np.random.Generator, kind: str, size: int = 32, factor: int = 3,
                            drift: str | None = None) -> Image.Image:
-    """A size x size image drawn at ``factor`` times the size and box-downsampled, then noised."""
+    """A size x size image drawn and noised at ``factor`` times the size, then box-downsampled.
+
+    Noise is added before downsampling, as a camera adds it before a photo is scaled down, so the
+    archive's thumbnails and full-size courier photos look alike once the model resizes them.
+    """
     large = render_scene(rng, kind, size * factor, size * factor, drift)
-    return add_sensor_noise(rng, large.reduce(factor), drift)
+    return add_sensor_noise(rng, large, drift).reduce(factor)
 
 
 __all__ = ["DRIFTS", "UnknownDriftError", "add_sensor_noise", "check_drift", "render_scene",
