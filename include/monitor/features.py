@@ -17,7 +17,7 @@ from PIL import Image
 
 CLASS_NAMES = ("bicycle", "motorcycle")
 DEFAULT_CONFIDENCE_THRESHOLD = 0.93
-ANALYSIS_SIZE = (64, 64)
+MODEL_INPUT_SIDE = 32  # image properties are measured on the model's view of the photo
 MAX_IMAGE_PIXELS = 40_000_000
 
 _LEVELS = np.arange(256, dtype=np.float64) / 255.0
@@ -84,10 +84,28 @@ def prediction_features(output_text: str | None, threshold: float) -> Row | None
     }
 
 
+def model_view(image: Image.Image, side: int = MODEL_INPUT_SIDE) -> Image.Image:
+    """The inference handler's preprocessing: shorter side to ``side`` (bicubic), centre crop, RGB."""
+    width, height = image.size
+    image.draft("RGB", (2 * side * width // min(width, height), 2 * side * height // min(width, height)))
+    image = image.convert("RGB")
+    width, height = image.size
+    if (width, height) == (side, side):
+        return image
+    scale = side / min(width, height)
+    resized_width, resized_height = max(side, round(width * scale)), max(side, round(height * scale))
+    resized = image.resize((resized_width, resized_height), Image.Resampling.BICUBIC)
+    left, top = (resized_width - side) // 2, (resized_height - side) // 2
+    return resized.crop((left, top, left + side, top + side))
+
+
 def image_features(image_bytes: bytes) -> Row | None:
     """Brightness, contrast, saturation and size; ``None`` when the bytes are not a readable image.
 
-    Luminance is ITU-R 601 luma and saturation HSV's (max - min) / max, both scaled to 0..1.
+    Brightness, contrast and saturation are measured on what the model sees — the shorter side
+    resized to 32 and the centre cropped, as the inference handler does — so a baseline made from
+    the model's 32x32 validation images and full-size production photos are comparable. Size is
+    the original's. Luminance is ITU-R 601 luma and saturation HSV's (max - min) / max, both 0..1.
     """
     try:
         with warnings.catch_warnings():
@@ -97,10 +115,7 @@ def image_features(image_bytes: bytes) -> Row | None:
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
                 return None
-            image.draft("RGB", ANALYSIS_SIZE)
-            image = image.convert("RGB")
-            if image.width > ANALYSIS_SIZE[0] or image.height > ANALYSIS_SIZE[1]:
-                image.thumbnail(ANALYSIS_SIZE, Image.Resampling.BILINEAR)
+            image = model_view(image)
             luminance = np.asarray(image.convert("L").histogram(), dtype=np.float64)
             saturation = np.asarray(image.convert("HSV").getchannel("S").histogram(), dtype=np.float64)
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from include.synthetic.scenes import DRIFTS, add_sensor_noise, check_drift, render_scene
+from include.synthetic.scenes import (
+    DRIFTS,
+    THUMBNAIL_RENDER_SIDE,
+    add_sensor_noise,
+    check_drift,
+    render_scene,
+)
 
 COURIER_CLASSES: tuple[str, ...] = ("bicycle", "motorcycle")
 LABELS_FILE = "labels.json"
@@ -66,7 +72,8 @@ def write_courier_photos(directory: str | os.PathLike[str], *, count: int, seed:
         kind = COURIER_CLASSES[int(rng.integers(len(COURIER_CLASSES)))]
         width, height = (int(v) for v in rng.integers(size_range[0], size_range[1] + 1, size=2))
         fmt = fmt_mix[int(rng.integers(len(fmt_mix)))]
-        image = add_sensor_noise(rng, render_scene(rng, kind, width, height, drift), drift)
+        noise_scale = min(width, height) / THUMBNAIL_RENDER_SIDE
+        image = add_sensor_noise(rng, render_scene(rng, kind, width, height, drift), drift, scale=noise_scale)
         name = f"courier-{drift or 'base'}-{seed}-{index:05d}.{_EXTENSIONS[fmt]}"
         _save(image, folder / name, fmt, rng)
         written.append((name, kind))

@@ -166,9 +166,11 @@ def render_scene(rng: np.random.Generator, kind: str, width: int, height: int,
     return Image.fromarray(_light(rng, np.asarray(image, dtype=np.float64), drift).astype(np.uint8), "RGB")
 
 
-def add_sensor_noise(rng: np.random.Generator, image: Image.Image, drift: str | None = None) -> Image.Image:
-    """Gaussian pixel noise; stronger at night."""
-    sigma = rng.uniform(2.0, 10.0) * (2.0 if drift == "night" else 1.0)
+def add_sensor_noise(rng: np.random.Generator, image: Image.Image, drift: str | None = None,
+                     scale: float = 1.0) -> Image.Image:
+    """Gaussian pixel noise; stronger at night. ``scale`` grows it with the photo's size so that,
+    once the model shrinks the photo, the noise left is the same as in the archive's thumbnails."""
+    sigma = rng.uniform(2.0, 10.0) * (2.0 if drift == "night" else 1.0) * scale
     pixels = np.asarray(image, dtype=np.float64)
     noisy = pixels + rng.normal(0.0, sigma, size=pixels.shape)
     return Image.fromarray(np.clip(np.rint(noisy), 0, 255).astype(np.uint8), "RGB")
@@ -183,6 +185,10 @@ def supersampled_thumbnail(rng: np.random.Generator, kind: str, size: int = 32, 
     """
     large = render_scene(rng, kind, size * factor, size * factor, drift)
     return add_sensor_noise(rng, large, drift).reduce(factor)
+
+
+THUMBNAIL_RENDER_SIDE = 96
+"""Archive thumbnails are drawn at 96 px and shrunk to 32; photo noise is scaled relative to that."""
 
 
 __all__ = ["DRIFTS", "UnknownDriftError", "add_sensor_noise", "check_drift", "render_scene",
