@@ -110,3 +110,16 @@ def test_cli_threshold_applies_when_only_baseline_statistics_are_given(tmp_path:
         "0.5",
     )
     assert "predicted_class" not in checks_by_feature(output, "baseline_drift_check")
+
+
+def test_class_share_swing_of_a_small_window_is_within_chance():
+    from checks import share_critical_value
+
+    # 24 requests against a 104-image baseline: a 0.21 swing in class share is noise at 99%.
+    assert share_critical_value({"bicycle": 0.45, "motorcycle": 0.55}, 104, 24) > 0.21
+
+
+def test_class_share_swing_of_a_large_window_is_drift():
+    from checks import share_critical_value
+
+    assert share_critical_value({"bicycle": 0.45, "motorcycle": 0.55}, 1000, 2000) < 0.1
