@@ -173,21 +173,30 @@ class Lifecycle:
             + (f", {partition['quarantined']} quarantined" if partition["quarantined"] else ""))
         return partition
 
-    def report_training(self, run_id: str) -> dict | None:
-        states = {t["task_id"]: t["state"] for t in self.airflow.task_instances("scones_train", run_id)}
-        if states.get("promote.register_model") != "success":
-            say("the quality gate refused the model (see the passes_quality_gate log for the reason)")
-            return None
-        version = self.xcom("scones_train", run_id, "promote.register_model")
+    def report_training(self, run_id: str) -> dict:
+        """What a training run produced: its candidate, evaluation, gate decision and registered version."""
+        from include.workflows.training import quality_gate
+
+        candidate = self.xcom("scones_train", run_id, "describe_trained_candidate")
         evaluation = json.loads(self.store.get_bytes(
-            version["model_data_url"].split("/training/")[0] + "/evaluation/evaluation.json"))
-        metrics = evaluation["metrics"]
-        say(f"registered model version {version['version']} ({version['approval_status']}): "
-            f"test accuracy {metrics['accuracy']:.3f}, ECE {metrics['ece']:.3f}, "
-            f"precision {json.dumps(metrics['precision'])}, recall {json.dumps(metrics['recall'])}")
-        matrix = evaluation["confusion_matrix"]
+            candidate["model_url"].split("/training/")[0] + "/evaluation/evaluation.json"))
+        metrics, matrix = evaluation["metrics"], evaluation["confusion_matrix"]
+        champion = evaluation.get("champion")
+        say(f"candidate model: test accuracy {metrics['accuracy']:.3f}, ECE {metrics['ece']:.3f}, "
+            f"precision {json.dumps(metrics['precision'])}, recall {json.dumps(metrics['recall'])}"
+            + (f"; champion re-scored on the same split {champion['accuracy']:.3f}" if champion else ""))
         say(f"confusion matrix (rows true, columns predicted) {matrix['labels']}: {matrix['matrix']}")
-        return version
+        gate = self.settings.gate
+        decision = quality_gate(evaluation, gate.min_accuracy, gate.max_regression)
+        states = {t["task_id"]: t["state"] for t in self.airflow.task_instances("scones_train", run_id)}
+        version = None
+        if states.get("promote.register_model") == "success":
+            version = self.xcom("scones_train", run_id, "promote.register_model")
+            say(f"quality gate passed ({decision.reason}); registered model version {version['version']} "
+                f"({version['approval_status']})")
+        else:
+            say(f"quality gate refused the model: {decision.reason}")
+        return {"candidate": candidate, "evaluation": metrics, "version": version}
 
     def wait_for_deploy(self, known: set[str]) -> None:
         run_id = self.finish("scones_deploy", self.new_run("scones_deploy", known))
@@ -205,7 +214,7 @@ class Lifecycle:
             f"routing file {routing['routing_uri']}")
         return routing, truths
 
-    def score_on_drifted(self, old: dict, new: dict) -> dict[str, float]:
+    def score_on_drifted(self, old_model_url: str, new_model_url: str) -> dict[str, float]:
         """Both models' accuracy on held-out drifted photos, with the evaluation program."""
         from include.synthetic import write_courier_photos
 
@@ -215,9 +224,9 @@ class Lifecycle:
             for name, vehicle in json.loads((root / "raw" / TRUTHS).read_text()).items():
                 (root / "test" / vehicle).mkdir(parents=True, exist_ok=True)
                 shutil.copy(root / "raw" / name, root / "test" / vehicle / name)
-            for label, version in (("old", old), ("new", new)):
+            for label, model_url in (("old", old_model_url), ("new", new_model_url)):
                 (root / label).mkdir()
-                self.store.download_file(version["model_data_url"], root / label / "model.tar.gz")
+                self.store.download_file(model_url, root / label / "model.tar.gz")
             subprocess.run([sys.executable, str(PROJECT_ROOT / "include" / "model" / "evaluate.py"),
                             "--model-dir", str(root / "new"), "--champion-dir", str(root / "old"),
                             "--test-dir", str(root / "test"), "--output-dir", str(root / "out")],
@@ -243,7 +252,7 @@ class Lifecycle:
         self.airflow.wait_for_dag("scones_deploy")
         self.airflow.unpause("scones_deploy")
         first = self.report_training(self.run("scones_train", conf={"reason": "initial model"}))
-        if first is None:
+        if first["version"] is None:
             raise SystemExit("the first model did not pass the quality gate; nothing to deploy")
         self.wait_for_deploy(known_deploys)
         known_deploys = {r["dag_run_id"] for r in self.airflow.runs("scones_deploy")}
@@ -264,20 +273,20 @@ class Lifecycle:
 
         known_trains = {r["dag_run_id"] for r in self.airflow.runs("scones_train")}
         decision = self.monitor(drift_started, datetime.now(UTC) + timedelta(minutes=1))
-        result: dict[str, Any] = {"first_version": first, "normal_decision": normal_decision,
+        result: dict[str, Any] = {"first_version": first["version"], "normal_decision": normal_decision,
                                   "monitor_decision": decision}
         if decision["action"] != "retrain":
             say("the monitor did not ask for retraining")
             return result
         retrain_run = self.finish("scones_train", self.new_run("scones_train", known_trains))
         second = self.report_training(retrain_run)
-        result["second_version"] = second
-        if second is not None and second["approval_status"] == "Approved":
+        result["second_version"] = second["version"]
+        if second["version"] is not None and second["version"]["approval_status"] == "Approved":
             self.wait_for_deploy(known_deploys)
-            scores = self.score_on_drifted(first, second)
-            say(f"accuracy on {scale.held_out_drifted} held-out night-time photos: "
-                f"old model {scores['old']:.3f}, retrained model {scores['new']:.3f}")
-            result["drifted_accuracy"] = scores
+        scores = self.score_on_drifted(first["candidate"]["model_url"], second["candidate"]["model_url"])
+        say(f"accuracy on {scale.held_out_drifted} held-out night-time photos: "
+            f"old model {scores['old']:.3f}, retrained model {scores['new']:.3f}")
+        result["drifted_accuracy"] = scores
         return result
 
 
