@@ -35,13 +35,20 @@ class MissingOutcomeError(LookupError):
     """A photo's execution returned no outcome."""
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def as_utc(moment: datetime) -> datetime:
+    """A plain ``datetime`` in UTC (a naive one is taken as UTC).
+
+    Airflow hands out pendulum DateTimes, whose arithmetic after ``astimezone`` loses the zone;
+    converting through a timestamp gives a stdlib datetime that keeps it.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(moment.timestamp(), UTC)
 
 
 def interval_hours(start: datetime, end: datetime) -> list[datetime]:
     """Every whole hour ``h`` with ``start <= h < end``."""
-    start, end = _as_utc(start), _as_utc(end)
+    start, end = as_utc(start), as_utc(end)
     hour = start.replace(minute=0, second=0, microsecond=0)
     if hour < start:
         hour += timedelta(hours=1)
@@ -70,7 +77,7 @@ def data_interval(context: Mapping[str, Any]) -> tuple[datetime, datetime]:
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is not None and end is not None:
         return start, end
-    ran = _as_utc(context["dag_run"].run_after).replace(minute=0, second=0, microsecond=0)
+    ran = as_utc(context["dag_run"].run_after).replace(minute=0, second=0, microsecond=0)
     return ran - timedelta(hours=1), ran
 
 
@@ -78,7 +85,7 @@ def interval_run_key(context: Mapping[str, Any]) -> str:
     """The run key of the interval's first hour: scheduled, backfilled, manual and cleared runs of the same
     interval share it, so they reuse the same executions and rewrite the same routing file."""
     start, _ = data_interval(context)
-    return key_for_logical_date(_as_utc(start))
+    return key_for_logical_date(as_utc(start))
 
 
 def hour_prefix(settings: Settings, hour: datetime) -> str:

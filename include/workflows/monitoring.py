@@ -33,7 +33,7 @@ from include.registry import ModelRegistry
 from include.run_keys import SAGEMAKER_NAME_MAX, sanitise
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, upload_directory
-from include.workflows.inference import data_interval, interval_hours
+from include.workflows.inference import as_utc, data_interval, interval_hours
 from include.workflows.training import baseline_uri as model_baseline_uri
 
 LOG = logging.getLogger(__name__)
@@ -217,10 +217,6 @@ def _covers(actual: Any, wanted: Any) -> bool:
     return actual == wanted
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def ensure_monitoring_schedule(client: Any, request: dict, now: datetime | None = None) -> dict:
     """Create the schedule, or update it when its config differs from ``request``; idempotent.
 
@@ -233,8 +229,8 @@ def ensure_monitoring_schedule(client: Any, request: dict, now: datetime | None 
         if exc.response["Error"]["Code"] != "ResourceNotFound":
             raise
         client.create_monitoring_schedule(**request)
-        return {"name": name, "action": "created", "created_at": _as_utc(now or datetime.now(UTC)).isoformat()}
-    created_at = _as_utc(described["CreationTime"]).isoformat()
+        return {"name": name, "action": "created", "created_at": as_utc(now or datetime.now(UTC)).isoformat()}
+    created_at = as_utc(described["CreationTime"]).isoformat()
     status = described["MonitoringScheduleStatus"]
     if status == "Stopped":
         raise MonitoringScheduleError(
@@ -262,13 +258,13 @@ def find_interval_execution(client: Any, schedule: str, start: datetime, end: da
     Status: Completed, CompletedWithViolations, Failed, Stopped, Pending, InProgress, Stopping,
     ``no execution yet``, or ``no traffic`` (a Failed execution whose reason says the hour had no data).
     """
-    end = _as_utc(end)
+    end = as_utc(end)
     response = client.list_monitoring_executions(
         MonitoringScheduleName=schedule, ScheduledTimeAfter=end - timedelta(minutes=1),
         ScheduledTimeBefore=end + timedelta(hours=1), SortBy="ScheduledTime", SortOrder="Ascending",
     )
     summaries = [s for s in response["MonitoringExecutionSummaries"]
-                 if end <= _as_utc(s["ScheduledTime"]) < end + timedelta(hours=1)]
+                 if end <= as_utc(s["ScheduledTime"]) < end + timedelta(hours=1)]
     if not summaries:
         return IntervalExecution(NO_EXECUTION_YET)
     summary = summaries[0]
@@ -303,7 +299,7 @@ def poll_interval_execution(client: Any, schedule: Mapping[str, str], start: dat
             f"the {schedule['name']} execution for {start.isoformat()} to {end.isoformat()} ended "
             f"{execution.status}: {execution.summary.get('FailureReason', 'no reason given')}; fix the cause, "
             "then analyse the hour again as a backfill (it runs the analyzer as a Processing job)")
-    if execution.status == NO_EXECUTION_YET and datetime.fromisoformat(schedule["created_at"]) > _as_utc(end):
+    if execution.status == NO_EXECUTION_YET and datetime.fromisoformat(schedule["created_at"]) > as_utc(end):
         raise MonitoringScheduleError(
             f"monitoring schedule {schedule['name']} was created at {schedule['created_at']}, after the interval "
             f"ended at {end.isoformat()}, so Model Monitor will never analyse it: backfill this hour "
@@ -389,9 +385,9 @@ def decide(result: Mapping[str, Any], settings: Settings, last_retrain_at: datet
     action = "retrain" if any(v["action"] == "retrain" for v in counted) else "alert"
     if action == "retrain" and last_retrain_at is not None:
         cooldown = timedelta(hours=monitor.retrain_cooldown_hours)
-        if _as_utc(now) - _as_utc(last_retrain_at) < cooldown:
+        if as_utc(now) - as_utc(last_retrain_at) < cooldown:
             action = "alert"
-            reasons.append(f"retraining was last triggered at {_as_utc(last_retrain_at).isoformat()}, within "
+            reasons.append(f"retraining was last triggered at {as_utc(last_retrain_at).isoformat()}, within "
                            f"monitor.retrain_cooldown_hours={monitor.retrain_cooldown_hours}: alerting instead")
     return Decision(action, reasons, counted)
 
@@ -413,7 +409,7 @@ def last_retrain_at(settings: Settings, store: ObjectStore) -> datetime | None:
 def record_retrain(settings: Settings, store: ObjectStore, *, when: datetime, run_key: str, reason: str) -> str:
     """Remember the retrain this run triggered, for the cooldown; returns the record's URI."""
     uri = retrain_record_uri(settings)
-    record = {"triggered_at": _as_utc(when).isoformat(), "run_key": run_key, "reason": reason}
+    record = {"triggered_at": as_utc(when).isoformat(), "run_key": run_key, "reason": reason}
     store.put_bytes(uri, json.dumps(record, indent=2).encode())
     return uri
 
@@ -455,7 +451,7 @@ def announce(settings: Settings, decision: Mapping[str, Any], *, run_key: str, r
 
 
 def _interval_key(start: datetime) -> str:
-    return f"{_as_utc(start):%Y%m%dT%H%M}"
+    return f"{as_utc(start):%Y%m%dT%H%M}"
 
 
 def _download_if_present(store: ObjectStore, uri: str, path: Path) -> Path | None:
@@ -485,7 +481,7 @@ def _previous_statistics(settings: Settings, store: ObjectStore, interval_start:
 def _no_traffic_page(interval_start: datetime) -> str:
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Scones drift report</title></head><body>"
             f"<h1>Drift report</h1><p>No traffic: the endpoint captured no records in the hour from "
-            f"{_as_utc(interval_start).isoformat()}. Nothing was compared with the baseline.</p></body></html>")
+            f"{as_utc(interval_start).isoformat()}. Nothing was compared with the baseline.</p></body></html>")
 
 
 def _run_report_program(arguments: list[str]) -> None:

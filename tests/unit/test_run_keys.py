@@ -68,3 +68,15 @@ def test_retry_waits_for_a_job_still_running():
 
 def test_first_attempt_starts_the_base_name():
     assert choose_job("job", 1, _describer({}), lambda d: d["Status"]).name == "job"
+
+
+def test_pendulum_interval_bounds_stay_timezone_aware_through_arithmetic():
+    from datetime import timedelta
+
+    import pendulum
+
+    from include.workflows.inference import as_utc
+
+    moment = as_utc(pendulum.datetime(2026, 1, 1, 6, tz="Europe/Paris")) - timedelta(minutes=1)
+    assert moment.tzinfo is not None
+    assert moment == datetime(2026, 1, 1, 4, 59, tzinfo=UTC)
