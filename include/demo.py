@@ -36,7 +36,7 @@ class DemoScale:
     epochs: int = 15
     normal_photos: int = 24
     drifted_photos: int = 32
-    extra_labelled_drifted: int = 160
+    extra_labelled_drifted: int = 480
     held_out_drifted: int = 120
     min_accuracy: float = 0.75
 
