@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from include.builders.registry import RUN_KEY_PROPERTY
+from include.run_keys import RUN_KEY_PROPERTY
 from include.settings import Settings
 from include.storage import LocalObjectStore
 

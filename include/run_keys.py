@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 SAGEMAKER_NAME_MAX = 63
+RUN_KEY_PROPERTY = "scones:run-key"
+"""The tag / metadata key that ties an AWS resource or model version to the run that made it."""
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9]+")
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 from include.builders.common import framework_image_uri
+from include.run_keys import RUN_KEY_PROPERTY
 from include.settings import Settings
 
 IMAGE_CONTENT_TYPES = ["image/png", "image/jpeg", "application/x-image"]
-RUN_KEY_PROPERTY = "scones:run-key"
 
 
 def metadata_value(values: dict) -> str:

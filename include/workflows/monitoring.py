@@ -27,10 +27,9 @@ from include.builders.monitoring import (
     monitoring_schedule_request,
     monitoring_schedule_update,
 )
-from include.builders.registry import RUN_KEY_PROPERTY
 from include.code_bundle import PROGRAM_DIRS, upload_program
 from include.registry import ModelRegistry
-from include.run_keys import SAGEMAKER_NAME_MAX, sanitise
+from include.run_keys import RUN_KEY_PROPERTY, SAGEMAKER_NAME_MAX, sanitise
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, upload_directory
 from include.workflows.inference import as_utc, data_interval, interval_hours
