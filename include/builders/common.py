@@ -86,3 +86,21 @@ def s3_output(name: str, s3_uri: str, local_path: str) -> dict:
         "OutputName": name,
         "S3Output": {"S3Uri": s3_uri, "LocalPath": local_path, "S3UploadMode": "EndOfJob"},
     }
+
+
+def processing_request(settings: Settings, *, job_name: str, run_key: str, workflow: str, image_uri: str,
+                       entrypoint: list[str], arguments: list[str], inputs: list[dict], outputs: list[dict],
+                       environment: dict[str, str] | None = None) -> dict:
+    """A CreateProcessingJob request running ``entrypoint arguments`` with the project's resources and tags."""
+    return {
+        "ProcessingJobName": job_name,
+        "RoleArn": settings.sagemaker_role_arn,
+        "AppSpecification": {"ImageUri": image_uri, "ContainerEntrypoint": entrypoint,
+                             "ContainerArguments": arguments},
+        "ProcessingInputs": inputs,
+        "ProcessingOutputConfig": {"Outputs": outputs},
+        "ProcessingResources": processing_resources(settings),
+        "StoppingCondition": stopping_condition(settings),
+        "Environment": {"PYTHONUNBUFFERED": "1", **(environment or {})},
+        "Tags": tags(settings, workflow, run_key),
+    }

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-from include.builders.common import (
-    PROCESSING_ROOT,
-    processing_image_uri,
-    processing_resources,
-    s3_input,
-    s3_output,
-    stopping_condition,
-    tags,
-)
+from include.builders.common import PROCESSING_ROOT, processing_image_uri, processing_request, s3_input, s3_output
 from include.settings import Settings
 
 CODE_DIR = f"{PROCESSING_ROOT}/code"
 EVALUATION_DIR = f"{PROCESSING_ROOT}/evaluation"
 BASELINE_DIR = f"{PROCESSING_ROOT}/output/baseline"
 CAPTURE_FILE = "validation_capture.jsonl"
-
-
-def _processing_request(settings: Settings, *, job_name: str, run_key: str, workflow: str, image_uri: str,
-                        entrypoint: list[str], arguments: list[str], inputs: list[dict], outputs: list[dict],
-                        environment: dict[str, str] | None = None) -> dict:
-    return {
-        "ProcessingJobName": job_name,
-        "RoleArn": settings.sagemaker_role_arn,
-        "AppSpecification": {"ImageUri": image_uri, "ContainerEntrypoint": entrypoint,
-                             "ContainerArguments": arguments},
-        "ProcessingInputs": inputs,
-        "ProcessingOutputConfig": {"Outputs": outputs},
-        "ProcessingResources": processing_resources(settings),
-        "StoppingCondition": stopping_condition(settings),
-        "Environment": {"PYTHONUNBUFFERED": "1", **(environment or {})},
-        "Tags": tags(settings, workflow, run_key),
-    }
 
 
 def evaluation_request(
@@ -69,7 +44,7 @@ def evaluation_request(
     if champion_model_data_url:
         inputs.append(s3_input("champion", champion_model_data_url, f"{PROCESSING_ROOT}/champion"))
         arguments += ["--champion-dir", f"{PROCESSING_ROOT}/champion"]
-    return _processing_request(
+    return processing_request(
         settings, job_name=job_name, run_key=run_key, workflow="evaluate",
         image_uri=processing_image_uri(settings),
         entrypoint=["python3", f"{CODE_DIR}/evaluate.py"], arguments=arguments, inputs=inputs,
@@ -87,7 +62,7 @@ def baseline_request(
     output_uri: str,
 ) -> dict:
     """Drift baseline: the analyzer's statistics and suggested constraints over validation predictions."""
-    return _processing_request(
+    return processing_request(
         settings, job_name=job_name, run_key=run_key, workflow="baseline",
         image_uri=settings.images.monitor_uri or processing_image_uri(settings),
         entrypoint=["python3", f"{CODE_DIR}/analyzer.py"],

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from include.builders.common import (
-    PROCESSING_ROOT,
-    processing_image_uri,
-    processing_resources,
-    s3_input,
-    s3_output,
-    stopping_condition,
-    tags,
-)
+from include.builders.common import PROCESSING_ROOT, processing_image_uri, processing_request, s3_input, s3_output
 from include.settings import Settings
 
 CODE_DIR = f"{PROCESSING_ROOT}/code"
@@ -37,28 +29,20 @@ def ingest_processing_request(
         labelled_uri = settings.s3_uri(settings.prefixes.incoming_labelled) + "/"
         inputs.append(s3_input("labelled", labelled_uri, LABELLED_DIR))
     ingest = settings.ingest
-    return {
-        "ProcessingJobName": job_name,
-        "RoleArn": settings.sagemaker_role_arn,
-        "AppSpecification": {
-            "ImageUri": processing_image_uri(settings),
-            "ContainerEntrypoint": ["python3", f"{CODE_DIR}/ingest.py"],
-            "ContainerArguments": [
-                "--archive-dir", ARCHIVE_DIR,
-                "--archive-md5", archive_md5,
-                "--labelled-dir", LABELLED_DIR,
-                "--output-dir", PARTITION_DIR,
-                "--run-key", run_key,
-                "--seed", str(ingest.seed),
-                "--validation-fraction", str(ingest.validation_fraction),
-                "--max-image-pixels", str(ingest.max_image_pixels),
-                "--max-image-bytes", str(ingest.max_image_bytes),
-            ],
-        },
-        "ProcessingInputs": inputs,
-        "ProcessingOutputConfig": {"Outputs": [s3_output("partition", staging_uri, PARTITION_DIR)]},
-        "ProcessingResources": processing_resources(settings),
-        "StoppingCondition": stopping_condition(settings),
-        "Environment": {"PYTHONUNBUFFERED": "1"},
-        "Tags": tags(settings, "ingest", run_key),
-    }
+    return processing_request(
+        settings, job_name=job_name, run_key=run_key, workflow="ingest", image_uri=processing_image_uri(settings),
+        entrypoint=["python3", f"{CODE_DIR}/ingest.py"],
+        arguments=[
+            "--archive-dir", ARCHIVE_DIR,
+            "--archive-md5", archive_md5,
+            "--labelled-dir", LABELLED_DIR,
+            "--output-dir", PARTITION_DIR,
+            "--run-key", run_key,
+            "--seed", str(ingest.seed),
+            "--validation-fraction", str(ingest.validation_fraction),
+            "--max-image-pixels", str(ingest.max_image_pixels),
+            "--max-image-bytes", str(ingest.max_image_bytes),
+        ],
+        inputs=inputs,
+        outputs=[s3_output("partition", staging_uri, PARTITION_DIR)],
+    )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from include.builders.common import (
     PROCESSING_ROOT,
     processing_image_uri,
+    processing_request,
     processing_resources,
     s3_input,
     s3_output,
@@ -89,31 +90,25 @@ def analysis_request(
         s3_input("baseline-statistics", f"{baseline}/{STATISTICS_FILE}", BASELINE_STATISTICS_DIR),
         s3_input("baseline-constraints", f"{baseline}/{CONSTRAINTS_FILE}", BASELINE_CONSTRAINTS_DIR),
     ]
-    return {
-        "ProcessingJobName": job_name,
-        "RoleArn": settings.sagemaker_role_arn,
-        "AppSpecification": {
-            "ImageUri": settings.images.monitor_uri or processing_image_uri(settings),
-            "ContainerEntrypoint": ["python3", f"{CODE_DIR}/analyzer.py"],
-            "ContainerArguments": [
-                "--mode", "analyze",
-                "--dataset-source", ENDPOINT_INPUT_DIR,
-                "--output-path", RESULT_DIR,
-                "--baseline-statistics", f"{BASELINE_STATISTICS_DIR}/{STATISTICS_FILE}",
-                "--baseline-constraints", f"{BASELINE_CONSTRAINTS_DIR}/{CONSTRAINTS_FILE}",
-                "--start-time", _iso(start),
-                "--end-time", _iso(end),
-                "--confidence-threshold", str(settings.confidence_threshold),
-                "--endpoint-name", settings.deploy.endpoint_name,
-            ],
-        },
-        "ProcessingInputs": inputs,
-        "ProcessingOutputConfig": {"Outputs": [s3_output("resultdata", output_uri, RESULT_DIR)]},
-        "ProcessingResources": processing_resources(settings),
-        "StoppingCondition": stopping_condition(settings),
-        "Environment": {"PYTHONUNBUFFERED": "1", "SCONES_MESSAGE_PATH": MESSAGE_PATH},
-        "Tags": tags(settings, "monitor", run_key),
-    }
+    return processing_request(
+        settings, job_name=job_name, run_key=run_key, workflow="monitor",
+        image_uri=settings.images.monitor_uri or processing_image_uri(settings),
+        entrypoint=["python3", f"{CODE_DIR}/analyzer.py"],
+        arguments=[
+            "--mode", "analyze",
+            "--dataset-source", ENDPOINT_INPUT_DIR,
+            "--output-path", RESULT_DIR,
+            "--baseline-statistics", f"{BASELINE_STATISTICS_DIR}/{STATISTICS_FILE}",
+            "--baseline-constraints", f"{BASELINE_CONSTRAINTS_DIR}/{CONSTRAINTS_FILE}",
+            "--start-time", _iso(start),
+            "--end-time", _iso(end),
+            "--confidence-threshold", str(settings.confidence_threshold),
+            "--endpoint-name", settings.deploy.endpoint_name,
+        ],
+        inputs=inputs,
+        outputs=[s3_output("resultdata", output_uri, RESULT_DIR)],
+        environment={"SCONES_MESSAGE_PATH": MESSAGE_PATH},
+    )
 
 
 def monitor_image_uri(settings: Settings) -> str:
