@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator
 
-from include.runtime.aws_jobs import RunScopedJobMixin
+from include.runtime.aws_jobs import RunScopedJobMixin, job_operator_arguments
 from include.settings import Settings
 
 
@@ -25,13 +25,9 @@ def processing_operator(task_id: str, config: Any, settings: Settings, **kwargs:
     return RunScopedProcessingOperator(
         task_id=task_id,
         config=config,
-        aws_conn_id=settings.aws_conn_id,
-        region_name=settings.region,
-        wait_for_completion=True,
-        check_interval=settings.poll_interval_seconds,
         # The provider's default (60 polls) would give up on a job long before its MaxRuntimeInSeconds.
         max_attempts=math.ceil(settings.instances.max_runtime_seconds / settings.poll_interval_seconds) + 10,
         action_if_job_exists="fail",
-        deferrable=True,
+        **job_operator_arguments(settings),
         **kwargs,
     )

@@ -14,6 +14,7 @@ from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
 from botocore.exceptions import ClientError
 
 from include.runtime.job_reuse import choose_job
+from include.settings import Settings
 
 
 def describe_or_none(describe: Callable[[str], dict], name: str) -> dict | None:
@@ -24,6 +25,17 @@ def describe_or_none(describe: Callable[[str], dict], name: str) -> dict | None:
         if exc.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
             return None
         raise
+
+
+def job_operator_arguments(settings: Settings) -> dict[str, Any]:
+    """What every run-scoped SageMaker job operator is given: connection, region, deferred waiting."""
+    return {
+        "aws_conn_id": settings.aws_conn_id,
+        "region_name": settings.region,
+        "wait_for_completion": True,
+        "check_interval": settings.poll_interval_seconds,
+        "deferrable": True,
+    }
 
 
 class RunScopedJobMixin:

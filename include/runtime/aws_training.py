@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import SageMakerTrainingOperator, SageMakerTuningOperator
 
-from include.runtime.aws_jobs import RunScopedJobMixin
+from include.runtime.aws_jobs import RunScopedJobMixin, job_operator_arguments
 from include.settings import Settings
 
 _WAIT_MARGIN_ATTEMPTS = 10
@@ -57,14 +57,10 @@ def training_operator(task_id: str, config: Any, settings: Settings, **kwargs: A
     return RunScopedTrainingOperator(
         task_id=task_id,
         config=config,
-        aws_conn_id=settings.aws_conn_id,
-        region_name=settings.region,
-        wait_for_completion=True,
         print_log=False,
-        check_interval=settings.poll_interval_seconds,
         max_attempts=training_wait_attempts(settings),
         action_if_job_exists="fail",
-        deferrable=True,
+        **job_operator_arguments(settings),
         **kwargs,
     )
 
@@ -73,11 +69,7 @@ def tuning_operator(task_id: str, config: Any, settings: Settings, **kwargs: Any
     return RunScopedTuningOperator(
         task_id=task_id,
         config=config,
-        aws_conn_id=settings.aws_conn_id,
-        region_name=settings.region,
-        wait_for_completion=True,
-        check_interval=settings.poll_interval_seconds,
         wait_max_attempts=tuning_wait_attempts(settings),
-        deferrable=True,
+        **job_operator_arguments(settings),
         **kwargs,
     )
