@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements/lock.txt
 
 ## Run the whole lifecycle offline through a real Airflow scheduler.
 demo: $(VENV)/.installed
-	$(BIN)/python -m include.cli demo
+	$(BIN)/python -m devtools.cli demo
 
 ## Run the test suite (unit, contract and end-to-end).
 test: $(VENV)/.installed
@@ -38,7 +38,7 @@ lint: $(VENV)/.installed
 
 ## Keep Airflow running with the UI on http://127.0.0.1:8080 (Ctrl-C stops it).
 airflow: $(VENV)/.installed
-	$(BIN)/python -m include.cli airflow
+	$(BIN)/python -m devtools.cli airflow
 
 benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py
@@ -57,16 +57,16 @@ lock:
 
 ## Build the Amazon MWAA bundle: build/mwaa/{dags/,plugins.zip,requirements.txt,startup.sh}.
 mwaa-bundle: $(VENV)/.installed
-	$(BIN)/python -m include.mwaa.bundle --out build/mwaa
+	$(BIN)/python -m deploy.mwaa.bundle --out build/mwaa
 
 ## Show what the MWAA deployment would change; APPLY=1 uploads and updates the environment.
 mwaa-deploy: mwaa-bundle
-	$(BIN)/python -m include.mwaa.deploy --bundle build/mwaa $(if $(APPLY),--apply,)
+	$(BIN)/python -m deploy.mwaa.deploy --bundle build/mwaa $(if $(APPLY),--apply,)
 
 ## Lint the CloudFormation template and check its IAM statements for wildcards.
 infra-check: $(VENV)/.installed
-	$(BIN)/cfn-lint include/infra/template.yaml
-	$(BIN)/python -m include.infra.policy_check include/infra/template.yaml
+	$(BIN)/cfn-lint deploy/cloudformation/template.yaml
+	$(BIN)/python -m deploy.cloudformation.policy_check deploy/cloudformation/template.yaml
 
 clean:
 	rm -rf $(VENV) .airflow .data .pytest_cache .cache build

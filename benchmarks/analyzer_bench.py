@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ANALYZER = Path(__file__).resolve().parents[1] / "include" / "monitor" / "analyzer.py"
+ANALYZER = Path(__file__).resolve().parents[1] / "programs" / "monitor" / "analyzer.py"
 START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 
 

@@ -1,6 +1,6 @@
 """Benchmark the local model server: single-image latency, concurrent throughput and peak memory.
 
-Serves the project's real handler (include/model: an untrained VehicleNet of the production shape, or
+Serves the project's real handler (programs/model: an untrained VehicleNet of the production shape, or
 ``--model-data`` for a trained model.tar.gz) with Data Capture on, and calls it the way the Lambda does,
 with boto3 ``invoke_endpoint`` over loopback. Prints p50/p99 latency of one client, requests per
 second of N concurrent client processes, the server's CPU time per request (a figure other load
@@ -54,7 +54,7 @@ with tarfile.open(model_dir.parent / "model.tar.gz", "w:gz") as archive:
 
 def build_untrained_artifact(directory: Path, architecture: str) -> Path:
     """A model.tar.gz exactly as train.py lays it out, with untrained weights."""
-    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "include" / "model")}
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "programs" / "model")}
     subprocess.run(
         [sys.executable, "-c", BUILD_UNTRAINED_ARTIFACT, str(directory / "model"), architecture],
         env=environment,

@@ -14,11 +14,21 @@ from pathlib import Path
 from include.settings import PROJECT_ROOT, Settings
 from include.storage import ObjectStore
 
-PROGRAM_DIRS = {
-    "ingest": PROJECT_ROOT / "include" / "data",
-    "model": PROJECT_ROOT / "include" / "model",
-    "monitor": PROJECT_ROOT / "include" / "monitor",
-}
+PROGRAMS_FOLDER = "programs"
+"""A checkout's top-level folder of container programs."""
+BUNDLED_PROGRAMS_FOLDER = "scones-programs"
+"""Where the MWAA bundle carries them, beside ``include/``: data for the workers (uploaded as job code, the
+report program run as a process), under a name no ``import`` can reach although MWAA puts the folder on
+``sys.path``."""
+
+
+def _programs_root() -> Path:
+    checkout = PROJECT_ROOT / PROGRAMS_FOLDER
+    return checkout if checkout.is_dir() else PROJECT_ROOT / BUNDLED_PROGRAMS_FOLDER
+
+
+PROGRAMS_ROOT = _programs_root()
+PROGRAM_DIRS = {name: PROGRAMS_ROOT / name for name in ("ingest", "model", "monitor")}
 _SHIPPED_SUFFIXES = {".py", ".json"}
 
 

@@ -22,7 +22,7 @@ def ingest_processing_request(
     staging_uri: str,
     include_labelled: bool,
 ) -> dict:
-    """CreateProcessingJob request for the ingest program (``include/data/ingest.py``)."""
+    """CreateProcessingJob request for the ingest program (``programs/ingest/ingest.py``)."""
     inputs = [s3_input("code", code_uri, CODE_DIR), s3_input("cifar", archive_uri, ARCHIVE_DIR)]
     if include_labelled:
         # SageMaker fails an input whose prefix is empty, so the prefix is added only when it has photos.

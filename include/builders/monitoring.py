@@ -1,6 +1,6 @@
 """Requests that analyse captured traffic for drift: one Processing job per window, or an hourly Model Monitor schedule.
 
-Both run the project's own drift analyzer (``include/monitor/analyzer.py``) and write Model
+Both run the project's own drift analyzer (``programs/monitor/analyzer.py``) and write Model
 Monitor's report files. The Processing job gets the window's capture hour folders in SageMaker's
 layout; the monitoring schedule runs the analyzer's image as a Model Monitor custom container.
 """
@@ -116,7 +116,7 @@ def monitor_image_uri(settings: Settings) -> str:
     if not settings.images.monitor_uri:
         raise MonitorImageError(
             "monitor.use_model_monitor is on but images.monitor_uri is empty: build and push "
-            "include/monitor/Dockerfile to ECR and set SCONES_IMAGES__MONITOR_URI, or set "
+            "programs/monitor/Dockerfile to ECR and set SCONES_IMAGES__MONITOR_URI, or set "
             "SCONES_MONITOR__USE_MODEL_MONITOR=false to analyse with Processing jobs"
         )
     return settings.images.monitor_uri

@@ -95,7 +95,7 @@ def training_job_request(
     hyperparameters: dict[str, Any],
     output_uri: str,
 ) -> dict:
-    """CreateTrainingJob request running ``include/model/train.py`` on a dataset partition."""
+    """CreateTrainingJob request running ``programs/model/train.py`` on a dataset partition."""
     return {
         "TrainingJobName": job_name,
         "RoleArn": settings.sagemaker_role_arn,
@@ -116,7 +116,7 @@ def training_job_request(
 
 
 def upload_training_source(settings: Settings, store: ObjectStore) -> str:
-    """Upload ``include/model`` as ``sourcedir.tar.gz`` once per content version; returns its URI."""
+    """Upload ``programs/model`` as ``sourcedir.tar.gz`` once per content version; returns its URI."""
     directory = PROGRAM_DIRS["model"]
     uri = settings.s3_uri(settings.prefixes.code, "model", source_digest(directory)[:16], SOURCE_ARCHIVE)
     if not store.exists(uri):

@@ -26,14 +26,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from include.model.data_capture import capture_record
 from include.settings import PROJECT_ROOT
 from include.storage import S3Uri
+from programs.model.data_capture import capture_record
 from tests.aws.ingest_scenario import png_bytes
 from tests.aws.recorder import RequestRecorder
 from tests.aws.simulations import processing_job_running_at_first_look
 
-ANALYZER = PROJECT_ROOT / "include" / "monitor" / "analyzer.py"
+ANALYZER = PROJECT_ROOT / "programs" / "monitor" / "analyzer.py"
 PROCESSING_ROOT = "/opt/ml/processing"
 ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 BASELINE_SHADES = range(20, 80, 5)

@@ -39,7 +39,7 @@ from typing import Any
 
 import boto3
 
-from include.local_airflow import free_port
+from devtools.local_airflow import free_port
 from include.settings import PROJECT_ROOT
 
 REGION = "us-east-1"

@@ -13,8 +13,8 @@ from typing import Any
 import pendulum
 import pytest
 
+from devtools.synthetic import write_cifar_archive
 from include.settings import Settings, load_settings
-from include.synthetic import write_cifar_archive
 from tests.aws.ingest_scenario import fake_partition
 from tests.aws.moto_harness import AwsHarness, DagRunResult, MotoServer
 from tests.support.botocore_contract import assert_valid_request

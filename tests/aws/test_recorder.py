@@ -9,7 +9,7 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-from include.local_airflow import free_port
+from devtools.local_airflow import free_port
 from tests.aws.recorder import RequestRecorder, json_safe
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=2)

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from include.model.data_capture import capture_record
 from include.storage import S3Uri
+from programs.model.data_capture import capture_record
 from tests.aws.ingest_scenario import fake_partition, png_bytes
 from tests.aws.recorder import RequestRecorder
 from tests.aws.simulations import job_running_at_first_look, processing_job_running_at_first_look
@@ -40,7 +40,7 @@ def model_archive() -> bytes:
 
 
 def evaluation_report(accuracy: float) -> dict[str, Any]:
-    """evaluation.json as ``include/model/evaluate.py`` writes it, with no champion."""
+    """evaluation.json as ``programs/model/evaluate.py`` writes it, with no champion."""
     return {
         "metrics": {
             "accuracy": accuracy,

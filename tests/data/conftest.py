@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-INGEST_DIR = Path(__file__).resolve().parents[2] / "include" / "data"
+INGEST_DIR = Path(__file__).resolve().parents[2] / "programs" / "ingest"
 if str(INGEST_DIR) not in sys.path:
     sys.path.insert(0, str(INGEST_DIR))
 
-from include.synthetic import ARCHIVE_NAME, write_cifar_archive  # noqa: E402
+from devtools.synthetic import ARCHIVE_NAME, write_cifar_archive  # noqa: E402
 
 TRAIN_PER_CLASS = 40
 TEST_PER_CLASS = 10

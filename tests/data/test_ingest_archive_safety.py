@@ -14,8 +14,8 @@ import pytest
 from ingest_errors import UnsafePickleError
 from safe_unpickle import load_plain_data
 
-from include.synthetic.archive import ARCHIVE_NAME, build_batch, build_meta, tar_gz_bytes
-from include.synthetic.py2_pickle import dumps_like_python2
+from devtools.synthetic.archive import ARCHIVE_NAME, build_batch, build_meta, tar_gz_bytes
+from devtools.synthetic.py2_pickle import dumps_like_python2
 
 
 class _RunsShellCommand:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from include.synthetic import ARCHIVE_NAME
+from devtools.synthetic import ARCHIVE_NAME
 
-SOURCE_DIR = Path(__file__).resolve().parents[2] / "include" / "data"
+SOURCE_DIR = Path(__file__).resolve().parents[2] / "programs" / "ingest"
 
 
 @pytest.fixture

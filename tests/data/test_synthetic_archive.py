@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from include.synthetic import UnknownDriftError, write_cifar_archive
-from include.synthetic.__main__ import main as synthetic_cli
-from include.synthetic.archive import _cifar_row
-from include.synthetic.scenes import supersampled_thumbnail
+from devtools.synthetic import UnknownDriftError, write_cifar_archive
+from devtools.synthetic.__main__ import main as synthetic_cli
+from devtools.synthetic.archive import _cifar_row
+from devtools.synthetic.scenes import supersampled_thumbnail
 
 
 def _members(path: Path) -> dict[str, bytes]:

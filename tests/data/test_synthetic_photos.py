@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from include.synthetic import write_courier_photos
+from devtools.synthetic import write_courier_photos
 
 
 def test_photos_and_labels_json_agree(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from include.demo import DemoScale, demo_environment, synthetic_archive
-from include.local_airflow import LocalAirflow
+from devtools.demo import DemoScale, demo_environment, synthetic_archive
+from devtools.local_airflow import LocalAirflow
 
 SMALL = DemoScale(train_per_class=120, test_per_class=40, epochs=3, normal_photos=6, drifted_photos=10,
                   extra_labelled_drifted=40, held_out_drifted=30, min_accuracy=0.5)

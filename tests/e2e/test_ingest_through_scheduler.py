@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from include.local_airflow import LocalAirflow
+from devtools.local_airflow import LocalAirflow
 
 pytestmark = pytest.mark.e2e
 

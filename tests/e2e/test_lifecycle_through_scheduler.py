@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from include.demo import DemoScale, Lifecycle
-from include.local_airflow import LocalAirflow
+from devtools.demo import DemoScale, Lifecycle
+from devtools.local_airflow import LocalAirflow
 from include.settings import load_settings
 
 pytestmark = pytest.mark.e2e

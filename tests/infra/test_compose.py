@@ -71,7 +71,7 @@ def test_airflow_environment_is_local_executor_with_the_project_mounted(compose)
     assert environment["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     assert environment["PYTHONPATH"] == "/opt/airflow"
     mounts = {volume.split(":")[1]: volume for volume in common["volumes"]}
-    for folder in ("dags", "include", "plugins"):
+    for folder in ("dags", "include", "programs", "plugins", "lambdas"):
         assert mounts[f"/opt/airflow/{folder}"].startswith(f"./{folder}:")
     assert environment["SCONES_DATA_ROOT"] in mounts
     assert mounts["/home/airflow/.aws"].endswith(":ro")

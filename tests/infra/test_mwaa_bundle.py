@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from include.mwaa.bundle import Bundle, build_bundle, main
+from deploy.mwaa.bundle import Bundle, build_bundle, main
 from include.settings import PROJECT_ROOT, load_settings
 from tests.infra import mwaa_python
 

@@ -9,8 +9,8 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from include.mwaa.bundle import build_bundle
-from include.mwaa.deploy import DeployError, deploy, object_key, read_bundle, update_environment_request
+from deploy.mwaa.bundle import build_bundle
+from deploy.mwaa.deploy import DeployError, deploy, object_key, read_bundle, update_environment_request
 from include.settings import load_settings
 from tests.support.botocore_contract import assert_valid_request
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from include.infra.cfn_template import TEMPLATE_FILE, load_template
-from include.infra.policy_check import check_template, main
+from deploy.cloudformation.cfn_template import TEMPLATE_FILE, load_template
+from deploy.cloudformation.policy_check import check_template, main
 from include.runtime.local.inference_flow import DEFINITION_FILE, FUNCTIONS
 from include.settings import PROJECT_ROOT, load_settings
 

@@ -1,4 +1,4 @@
-"""Fixtures for the model programs: include/model on sys.path, a tiny drawn partition, one trained job."""
+"""Fixtures for the model programs: programs/model on sys.path, a tiny drawn partition, one trained job."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 TESTS_FOLDER = Path(__file__).resolve().parent
-MODEL_SOURCE = TESTS_FOLDER.parents[1] / "include" / "model"
+MODEL_SOURCE = TESTS_FOLDER.parents[1] / "programs" / "model"
 for folder in (MODEL_SOURCE, TESTS_FOLDER):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-MODEL_SOURCE = Path(__file__).resolve().parents[2] / "include" / "model"
+MODEL_SOURCE = Path(__file__).resolve().parents[2] / "programs" / "model"
 TINY_SPLITS = {"train": 40, "validation": 12, "test": 12}
 TOOLKIT_ARGUMENTS = ["--epochs", "3", "--batch-size", '"16"', "--learning-rate", "0.003", "--augment", "true"]
 
@@ -41,7 +41,7 @@ def training_environment(partition: Path, work: Path, **overrides: str) -> dict[
 
 
 def run_program(program: str, arguments: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run one of the include/model programs as a container would."""
+    """Run one of the programs/model programs as a container would."""
     return subprocess.run(
         [sys.executable, str(MODEL_SOURCE / program), *arguments],
         env=environment,

@@ -12,7 +12,7 @@ from include.storage import LocalObjectStore
 from include.workflows import monitoring, training
 from tests.monitor.traffic import Profile, traffic
 
-ANALYZER = PROJECT_ROOT / "include" / "monitor" / "analyzer.py"
+ANALYZER = PROJECT_ROOT / "programs" / "monitor" / "analyzer.py"
 MODEL_KEY = "train-20260301T0000"
 
 

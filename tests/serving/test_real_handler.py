@@ -1,4 +1,4 @@
-"""The server hosts the project's own serving handler (include/model) packed as train.py packs it."""
+"""The server hosts the project's own serving handler (programs/model) packed as train.py packs it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from include.runtime.local.model_server_control import PROJECT_ROOT, deploy_model
 
-MODEL_SOURCE = PROJECT_ROOT / "include" / "model"
+MODEL_SOURCE = PROJECT_ROOT / "programs" / "model"
 ENDPOINT = "vehicle-classifier"
 PACK_UNTRAINED_MODEL = """
 import sys, tarfile
@@ -31,7 +31,7 @@ with tarfile.open(model_dir.parent / "model.tar.gz", "w:gz") as archive:
 """
 
 pytestmark = pytest.mark.skipif(
-    not (MODEL_SOURCE / "inference.py").is_file(), reason="include/model serving handler not present"
+    not (MODEL_SOURCE / "inference.py").is_file(), reason="programs/model serving handler not present"
 )
 
 

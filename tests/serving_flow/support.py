@@ -18,7 +18,7 @@ from tests.model.drawn_vehicles import draw_vehicle, png_bytes, write_partition
 __all__ = ["draw_vehicle", "free_port", "model_version_record", "noise_png", "png_bytes", "train_model_archive"]
 
 PACKAGE_GROUP_ARN = "arn:aws:sagemaker:us-east-1:111122223333:model-package/scones-vehicle-classifier"
-TRAIN_PROGRAM = PROJECT_ROOT / "include" / "model" / "train.py"
+TRAIN_PROGRAM = PROJECT_ROOT / "programs" / "model" / "train.py"
 
 
 def free_port() -> int:
@@ -42,7 +42,7 @@ def model_version_record(model_data_url: str, version: int = 3) -> dict:
 
 
 def train_model_archive(folder: Path) -> Path:
-    """Train include/model/train.py for one epoch on 10 drawn photos per class; pack model.tar.gz as SageMaker does."""
+    """Train programs/model/train.py for one epoch on 10 drawn photos per class; pack model.tar.gz as SageMaker does."""
     partition = write_partition(folder / "partition", {"train": 10, "validation": 4, "test": 1}, seed=5)
     work = folder / "job"
     environment = {

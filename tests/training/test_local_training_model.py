@@ -1,4 +1,4 @@
-"""The real training program (include/model/train.py) runs as a local training job."""
+"""The real training program (programs/model/train.py) runs as a local training job."""
 
 from __future__ import annotations
 

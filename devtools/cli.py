@@ -1,12 +1,12 @@
-"""Command line: ``python -m include.cli demo|airflow``."""
+"""Command line: ``python -m devtools.cli demo|airflow``."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from include.demo import DEMO_HOME, demo_environment, say, synthetic_archive
-from include.local_airflow import LocalAirflow
+from devtools.demo import DEMO_HOME, demo_environment, say, synthetic_archive
+from devtools.local_airflow import LocalAirflow
 from include.settings import get_settings
 
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     label.add_argument("vehicle", choices=["bicycle", "motorcycle"])
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from include.demo import run_demo
+        from devtools.demo import run_demo
 
         run_demo(keep_running=args.keep_running)
     elif args.command == "airflow":

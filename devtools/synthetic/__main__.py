@@ -1,4 +1,4 @@
-"""CLI: ``python -m include.synthetic archive|photos ...``."""
+"""CLI: ``python -m devtools.synthetic archive|photos ...``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import sys
 import time
 from collections import Counter
 
-from include.synthetic import DRIFTS, write_cifar_archive, write_courier_photos
+from devtools.synthetic import DRIFTS, write_cifar_archive, write_courier_photos
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m include.synthetic", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.synthetic", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     archive = commands.add_parser("archive", help="write a synthetic cifar-100-python.tar.gz")
     archive.add_argument("--out", required=True, help="archive file path")

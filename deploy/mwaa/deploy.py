@@ -5,7 +5,7 @@ stored in each object's metadata) and the ``UpdateEnvironment`` request. ``--app
 ``dags/`` lands under ``settings.mwaa.dags_prefix``; ``plugins.zip``, ``requirements.txt`` and
 ``startup.sh`` beside it, where the CloudFormation template's MWAA environment reads them.
 
-Usage: ``python -m include.mwaa.deploy [--bundle build/mwaa] [--apply]``
+Usage: ``python -m deploy.mwaa.deploy [--bundle build/mwaa] [--apply]``
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from include.mwaa.bundle import Bundle, sha256_of
+from deploy.mwaa.bundle import Bundle, sha256_of
 from include.settings import PROJECT_ROOT, Settings, get_settings
 
 VERSIONED_FILES = {"plugins.zip": "Plugins", "requirements.txt": "Requirements", "startup.sh": "StartupScript"}
@@ -56,7 +56,7 @@ class DeployPlan:
 
 
 def read_bundle(root: Path) -> Bundle:
-    """A bundle built earlier by ``include.mwaa.bundle``."""
+    """A bundle built earlier by ``deploy.mwaa.bundle``."""
     missing = [name for name in (*VERSIONED_FILES, "dags") if not (root / name).exists()]
     if missing:
         raise DeployError(f"{root} is not an MWAA bundle (missing {', '.join(missing)}): run make mwaa-bundle first")

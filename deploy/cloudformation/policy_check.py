@@ -8,7 +8,7 @@ unconditioned ``NotResource``), or attaches a managed policy this check cannot r
 :data:`RESOURCE_WILDCARD_ALLOWLIST`, each listed with the reason it needs ``*``. Resource
 policies (bucket, key, topic) are out of scope: their ``*`` means "this resource".
 
-Usage: ``python -m include.infra.policy_check [TEMPLATE]`` (exit 1 when anything is reported).
+Usage: ``python -m deploy.cloudformation.policy_check [TEMPLATE]`` (exit 1 when anything is reported).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from include.infra.cfn_template import TEMPLATE_FILE, load_template
+from deploy.cloudformation.cfn_template import TEMPLATE_FILE, load_template
 
 _LOG_DELIVERY = "CloudWatch Logs vended-log delivery (Step Functions logging) has no resource-level permissions"
 _SAGEMAKER_LISTING = "SageMaker List and Search calls have no resource-level permissions"

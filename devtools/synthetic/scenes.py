@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from include.synthetic import palette
-from include.synthetic.pen import Pen, Pose
-from include.synthetic.vehicles import VEHICLES, Vehicle
+from devtools.synthetic import palette
+from devtools.synthetic.pen import Pen, Pose
+from devtools.synthetic.vehicles import VEHICLES, Vehicle
 
 DRIFTS: tuple[str, ...] = ("night", "new_background")
 

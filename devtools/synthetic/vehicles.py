@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from include.synthetic import palette
-from include.synthetic.pen import Pen
+from devtools.synthetic import palette
+from devtools.synthetic.pen import Pen
 
 Extent = tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from include.synthetic.scenes import (
+from devtools.synthetic.scenes import (
     DRIFTS,
     THUMBNAIL_RENDER_SIDE,
     add_sensor_noise,

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from include.synthetic.cifar_names import (
+from devtools.synthetic.cifar_names import (
     COARSE_LABEL_NAMES,
     FINE_LABEL_NAMES,
     GENERATED_CLASSES,
     coarse_label,
     fine_label,
 )
-from include.synthetic.py2_pickle import dumps_like_python2
-from include.synthetic.scenes import DRIFTS, check_drift, supersampled_thumbnail
+from devtools.synthetic.py2_pickle import dumps_like_python2
+from devtools.synthetic.scenes import DRIFTS, check_drift, supersampled_thumbnail
 
 TOP_FOLDER = "cifar-100-python"
 ARCHIVE_NAME = f"{TOP_FOLDER}.tar.gz"

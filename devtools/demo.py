@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from include.local_airflow import LocalAirflow
+from devtools.local_airflow import LocalAirflow
 from include.settings import PROJECT_ROOT, Settings, load_settings
 from include.storage import LocalObjectStore
 
@@ -47,7 +47,7 @@ def say(message: str) -> None:
 
 def synthetic_archive(data_root: Path, scale: DemoScale = DemoScale()) -> tuple[Path, str]:
     """The generated CIFAR-format archive the demo ingests (made once per scale, reused)."""
-    from include.synthetic import write_cifar_archive
+    from devtools.synthetic import write_cifar_archive
 
     path = data_root / "synthetic" / f"{scale.train_per_class}-{scale.test_per_class}" / "cifar-100-python.tar.gz"
     md5_file = path.with_suffix(".md5")
@@ -127,7 +127,7 @@ class Lifecycle:
 
     def courier_photos(self, hour: datetime, count: int, seed: int, drift: str | None) -> dict[str, str]:
         """Couriers upload photos during ``hour``; returns photo key → true class."""
-        from include.synthetic import write_courier_photos
+        from devtools.synthetic import write_courier_photos
 
         with tempfile.TemporaryDirectory() as tmp:
             write_courier_photos(tmp, count=count, seed=seed, drift=drift)
@@ -155,7 +155,7 @@ class Lifecycle:
 
     def label_directly(self, count: int, seed: int, drift: str) -> int:
         """A larger sample the review team labelled by hand, dropped under incoming/labelled/<class>/."""
-        from include.synthetic import write_courier_photos
+        from devtools.synthetic import write_courier_photos
 
         with tempfile.TemporaryDirectory() as tmp:
             write_courier_photos(tmp, count=count, seed=seed, drift=drift)
@@ -216,7 +216,7 @@ class Lifecycle:
 
     def score_on_drifted(self, old_model_url: str, new_model_url: str) -> dict[str, float]:
         """Both models' accuracy on held-out drifted photos, with the evaluation program."""
-        from include.synthetic import write_courier_photos
+        from devtools.synthetic import write_courier_photos
 
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -227,7 +227,7 @@ class Lifecycle:
             for label, model_url in (("old", old_model_url), ("new", new_model_url)):
                 (root / label).mkdir()
                 self.store.download_file(model_url, root / label / "model.tar.gz")
-            subprocess.run([sys.executable, str(PROJECT_ROOT / "include" / "model" / "evaluate.py"),
+            subprocess.run([sys.executable, str(PROJECT_ROOT / "programs" / "model" / "evaluate.py"),
                             "--model-dir", str(root / "new"), "--champion-dir", str(root / "old"),
                             "--test-dir", str(root / "test"), "--output-dir", str(root / "out")],
                            check=True, capture_output=True)

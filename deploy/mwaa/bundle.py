@@ -2,11 +2,13 @@
 ``requirements.txt`` and ``startup.sh``.
 
 MWAA syncs only its DAG folder to the workers and puts that folder on ``sys.path``, so the
-library is copied to ``dags/include/`` and ``dags/.airflowignore`` keeps the scheduler from
-parsing it as DAGs. Every file is written deterministically (sorted, fixed zip timestamps), so
+library is copied to ``dags/include/`` (without the ``local`` runtime, which MWAA never runs) and
+the container programs to ``dags/scones-programs/`` as data: workers upload them as job code and
+run the report program, but no import can reach them. ``dags/.airflowignore`` keeps the scheduler
+from parsing either as DAGs. Every file is written deterministically (sorted, fixed zip timestamps), so
 an unchanged project yields byte-identical objects and the deploy step uploads nothing.
 
-Usage: ``python -m include.mwaa.bundle --out build/mwaa``
+Usage: ``python -m deploy.mwaa.bundle --out build/mwaa``
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from include.code_bundle import BUNDLED_PROGRAMS_FOLDER, PROGRAMS_FOLDER
 from include.settings import PROJECT_ROOT, Settings, get_settings
 
 EXCLUDED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "tests"})
 EXCLUDED_SUFFIXES = frozenset({".pyc", ".pyo"})
-AIRFLOWIGNORE_PATTERNS = ("include/", "**/__pycache__/")
+# The library below the seam that only a laptop runs: MWAA's workers always run the aws runtime.
+LOCAL_ONLY = ("runtime/local",)
+AIRFLOWIGNORE_PATTERNS = ("include/", f"{BUNDLED_PROGRAMS_FOLDER}/", "**/__pycache__/")
 ZIP_TIMESTAMP = (2026, 1, 1, 0, 0, 0)
 # Settings exported by startup.sh (besides SCONES_RUNTIME=aws), as dotted settings paths.
 STARTUP_SETTINGS = (
@@ -64,8 +69,10 @@ def shipped_files(source: Path) -> list[Path]:
     )
 
 
-def copy_tree(source: Path, target: Path) -> None:
+def copy_tree(source: Path, target: Path, leave_out: tuple[str, ...] = ()) -> None:
     for path in shipped_files(source):
+        if any(path.relative_to(source).as_posix().startswith(part + "/") for part in leave_out):
+            continue
         destination = target / path.relative_to(source)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
@@ -129,14 +136,16 @@ def sha256_of(path: Path) -> str:
 def build_bundle(out: Path, settings: Settings, project_root: Path = PROJECT_ROOT) -> Bundle:
     """Write the bundle into ``out`` (emptied first) and return its file digests."""
     dags_source, include_source = project_root / "dags", project_root / "include"
-    for needed in (dags_source, include_source, project_root / "plugins"):
+    programs_source = project_root / PROGRAMS_FOLDER
+    for needed in (dags_source, include_source, programs_source, project_root / "plugins"):
         if not needed.is_dir():
             raise BundleError(f"{needed} is not a folder: run the bundle from the project root")
     if out.exists():
         shutil.rmtree(out)
     dags = out / "dags"
     copy_tree(dags_source, dags)
-    copy_tree(include_source, dags / "include")
+    copy_tree(include_source, dags / "include", leave_out=LOCAL_ONLY)
+    copy_tree(programs_source, dags / BUNDLED_PROGRAMS_FOLDER)
     (dags / ".airflowignore").write_text("\n".join(AIRFLOWIGNORE_PATTERNS) + "\n")
     write_plugins_zip(project_root / "plugins", out / "plugins.zip")
     (out / "requirements.txt").write_text(mwaa_requirements(settings, project_root / "requirements.txt"))
