@@ -10,10 +10,10 @@ from pathlib import Path
 from devtools.synthetic import write_cifar_archive
 from include.builders.ingest import ingest_processing_request
 from include.code_bundle import upload_program
-from include.runtime.local.jobs import LocalJobRegistry
+from include.runtime.local.job_records import LocalJobRegistry
 from include.runtime.local.processing import run_processing_job
+from include.runtime.local.store import LocalObjectStore
 from include.settings import load_settings
-from include.storage import LocalObjectStore
 
 
 def main() -> None:

@@ -27,11 +27,12 @@ if str(PROJECT_ROOT) not in sys.path:
 from devtools.synthetic import write_cifar_archive  # noqa: E402
 from include.builders.training import training_job_request, upload_training_source  # noqa: E402
 from include.builders.tuning import tuning_job_request  # noqa: E402
-from include.runtime.local.jobs import LocalJobRegistry  # noqa: E402
+from include.runtime.local.job_records import LocalJobRegistry  # noqa: E402
+from include.runtime.local.store import LocalObjectStore  # noqa: E402
 from include.runtime.local.training import run_training_job  # noqa: E402
 from include.runtime.local.tuning import run_tuning_job  # noqa: E402
 from include.settings import Settings, load_settings  # noqa: E402
-from include.storage import LocalObjectStore, upload_directory  # noqa: E402
+from include.storage import upload_directory  # noqa: E402
 
 INGEST = PROJECT_ROOT / "programs" / "ingest" / "ingest.py"
 RUN_KEY = "bench"

@@ -15,6 +15,7 @@ from airflow.sdk import TriggerRule, dag, task
 
 from include import runtime
 from include.dag_defaults import START_DATE, TAGS, default_args
+from include.intervals import data_interval, interval_run_key, interval_schedule
 from include.settings import get_settings
 from include.workflows import inference
 
@@ -22,7 +23,7 @@ settings = get_settings()
 
 
 @dag(
-    schedule=inference.interval_schedule(settings.inference.schedule),
+    schedule=interval_schedule(settings.inference.schedule),
     start_date=START_DATE,
     catchup=False,
     default_args=default_args(settings),
@@ -32,17 +33,17 @@ settings = get_settings()
 def scones_inference():
     @task
     def list_photos(**context) -> list[str]:
-        start, end = inference.data_interval(context)
+        start, end = data_interval(context)
         return inference.list_interval_photos(settings, runtime.object_store(settings), start, end)
 
     @task
     def build_executions(photo_keys: list[str], **context) -> list[dict]:
-        return inference.build_executions(settings, run_key=inference.interval_run_key(context), photo_keys=photo_keys)
+        return inference.build_executions(settings, run_key=interval_run_key(context), photo_keys=photo_keys)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def write_routing(executions: list[dict], outcomes: list[dict], **context) -> dict:
         return inference.publish_routing(settings, runtime.object_store(settings),
-                                         run_key=inference.interval_run_key(context), executions=executions,
+                                         run_key=interval_run_key(context), executions=executions,
                                          outcomes=outcomes)
 
     executions = build_executions(list_photos())

@@ -25,14 +25,15 @@ from airflow.sdk import Param, PokeReturnValue, TriggerRule, dag, task
 
 from include import runtime
 from include.dag_defaults import START_DATE, TAGS, default_args
+from include.intervals import interval_schedule, window
 from include.run_keys import job_name, run_key_from_context
+from include.runtime.capabilities import ANALYZER_JOB, MODEL_MONITOR
 from include.settings import get_settings
-from include.workflows import monitoring
-from include.workflows.inference import interval_schedule
+from include.workflows.monitoring import analysis, announce, baseline, decision, report, results, retraining
 
 settings = get_settings()
 
-FIRST_TASK_OF_PATH = {monitoring.MODEL_MONITOR: "ensure_schedule", monitoring.ANALYZER_JOB: "list_capture_hours"}
+FIRST_TASK_OF_PATH = {MODEL_MONITOR: "ensure_schedule", ANALYZER_JOB: "list_capture_hours"}
 EXECUTION_POKE_SECONDS = settings.poll_interval_seconds * 10
 EXECUTION_TIMEOUT_SECONDS = 2 * 3600
 WINDOW_PARAMS = {
@@ -54,30 +55,30 @@ WINDOW_PARAMS = {
 def scones_monitor():
     @task
     def find_baseline() -> str:
-        return monitoring.baseline_for_current_model(settings, runtime.model_registry(),
-                                                     runtime.object_store(settings))
+        return baseline.baseline_for_current_model(settings, runtime.model_registry(settings),
+                                                   runtime.object_store(settings))
 
     @task.branch
     def choose_monitoring_path(**context) -> str:
-        path = monitoring.choose_path(settings, context["dag_run"], datetime.now(UTC))
+        path = runtime.interval_analysis(settings).choose_path(context["dag_run"], datetime.now(UTC))
         print(f"analysing the window with: {path}")
         return FIRST_TASK_OF_PATH[path]
 
     @task
     def ensure_schedule(baseline_uri: str) -> dict:
-        request = monitoring.build_schedule_request(settings, baseline_uri)
-        return monitoring.ensure_monitoring_schedule(monitoring.sagemaker_client(settings), request)
+        request = analysis.build_schedule_request(settings, baseline_uri)
+        return runtime.interval_analysis(settings).ensure_schedule(request)
 
     @task.sensor(mode="reschedule", poke_interval=EXECUTION_POKE_SECONDS, timeout=EXECUTION_TIMEOUT_SECONDS)
     def wait_for_interval_execution(schedule: dict, **context) -> PokeReturnValue:
-        start, end = monitoring.window(context)
-        outcome = monitoring.poll_interval_execution(monitoring.sagemaker_client(settings), schedule, start, end)
+        start, end = window(context)
+        outcome = runtime.interval_analysis(settings).poll_interval_execution(schedule, start, end)
         return PokeReturnValue(is_done=outcome is not None, xcom_value=outcome)
 
     @task
     def list_capture_hours(**context) -> list[str]:
-        start, end = monitoring.window(context)
-        return monitoring.capture_hour_prefixes(settings, runtime.object_store(settings), start, end)
+        start, end = window(context)
+        return analysis.capture_hour_prefixes(settings, runtime.object_store(settings), start, end)
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
     def window_has_capture(capture_hours: list[str]) -> bool:
@@ -88,71 +89,71 @@ def scones_monitor():
     @task
     def build_analysis_request(capture_hours: list[str], baseline_uri: str, **context) -> dict:
         key = run_key_from_context(context)
-        start, end = monitoring.window(context)
-        return monitoring.build_analysis_request(
+        start, end = window(context)
+        return analysis.build_analysis_request(
             settings, runtime.object_store(settings), run_key=key, job_name=job_name("monitor", key),
             capture_uris=capture_hours, baseline_uri=baseline_uri, start=start, end=end)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def read_interval_result(execution: dict | None, analysis_job: dict | None,
                              capture_hours: list[str] | None) -> dict:
-        return monitoring.interval_result(runtime.object_store(settings), execution=execution,
-                                          analysis_job=analysis_job, capture_hours=capture_hours)
+        return results.interval_result(runtime.object_store(settings), execution=execution,
+                                       analysis_job=analysis_job, capture_hours=capture_hours)
 
     @task
     def write_monitoring_report(result: dict, baseline_uri: str, **context) -> str:
-        start, _ = monitoring.window(context)
-        return monitoring.write_report(settings, runtime.object_store(settings),
-                                       run_key=run_key_from_context(context), result_uri=result["output_uri"],
-                                       baseline_uri=baseline_uri, interval_start=start)
+        start, _ = window(context)
+        return report.write_report(settings, runtime.object_store(settings),
+                                   run_key=run_key_from_context(context), result_uri=result["output_uri"],
+                                   baseline_uri=baseline_uri, interval_start=start)
 
     @task(multiple_outputs=True)
     def decide_action(result: dict, **context) -> dict:
         store = runtime.object_store(settings)
-        decision = monitoring.decide(result, settings, monitoring.last_retrain_at(settings, store),
-                                     datetime.now(UTC))
-        return {**decision.as_dict(), "retrain_conf": monitoring.retrain_conf(decision, run_key_from_context(context))}
+        verdict = decision.decide(result, settings, retraining.last_retrain_at(settings, store), datetime.now(UTC))
+        return {**verdict.as_dict(), "retrain_conf": decision.retrain_conf(verdict, run_key_from_context(context))}
 
     @task
-    def announce_decision(decision: dict, report_uri: str, **context) -> str:
-        return monitoring.announce(settings, decision, run_key=run_key_from_context(context), report_uri=report_uri)
+    def announce_decision(verdict: dict, report_uri: str, **context) -> str:
+        return announce.announce(runtime.alerts(settings), verdict, run_key=run_key_from_context(context),
+                                 report_uri=report_uri)
 
     @task.short_circuit
-    def retrain_decided(decision: dict) -> bool:
-        return decision["action"] == "retrain"
+    def retrain_decided(verdict: dict) -> bool:
+        return verdict["action"] == "retrain"
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def record_retrain(retrain_conf: dict, **context) -> str:
-        return monitoring.record_retrain(settings, runtime.object_store(settings), when=datetime.now(UTC),
+        return retraining.record_retrain(settings, runtime.object_store(settings), when=datetime.now(UTC),
                                          run_key=run_key_from_context(context), reason=retrain_conf["reason"])
 
-    baseline = find_baseline()
+    baseline_uri = find_baseline()
     path = choose_monitoring_path()
-    baseline >> path
+    baseline_uri >> path
 
-    schedule = ensure_schedule(baseline)
+    schedule = ensure_schedule(baseline_uri)
     execution = wait_for_interval_execution(schedule)
 
     capture_hours = list_capture_hours()
     path >> [schedule, capture_hours]
-    request = build_analysis_request(capture_hours, baseline)
+    request = build_analysis_request(capture_hours, baseline_uri)
     window_has_capture(capture_hours) >> request
-    analysis = runtime.processing_job(task_id="analyze_window", config=request)
+    analysis_job = runtime.processing_job(task_id="analyze_window", config=request)
 
-    result = read_interval_result(execution, analysis.output, capture_hours)
-    report = write_monitoring_report(result, baseline)
-    decision = decide_action(result)
-    announce_decision(decision, report)
+    result = read_interval_result(execution, analysis_job.output, capture_hours)
+    report_uri = write_monitoring_report(result, baseline_uri)
+    verdict = decide_action(result)
+    announce_decision(verdict, report_uri)
 
     trigger_retraining = TriggerDagRunOperator(
         task_id="trigger_retraining",
         trigger_dag_id="scones_train",
         trigger_run_id="monitor__{{ run_id }}",
-        conf=decision["retrain_conf"],
+        conf=verdict["retrain_conf"],
         wait_for_completion=False,
         skip_when_already_exists=True,
     )
-    retrain_decided(decision) >> trigger_retraining >> record_retrain(decision["retrain_conf"])
+    retrain_decided(verdict) >> trigger_retraining >> record_retrain(verdict["retrain_conf"])
 
 
 scones_monitor()

@@ -1,16 +1,18 @@
 """
 ### Teardown: stop what serves traffic or costs money
 
-Manual. Lists the `scones-*` SageMaker endpoints, endpoint configs, models and the endpoints'
-monitoring schedules (aws), or the local model server (local), and logs exactly what it would
-do. With `dry_run` off it stops and deletes the monitoring schedules and deletes the endpoints
-(endpoint configs and models are kept for rollback), or stops the local model server.
+Manual. Lists what the runtime runs — the `scones-*` SageMaker endpoints, endpoint configs, models
+and the endpoints' monitoring schedules on AWS, the local model server on this machine — and logs
+exactly what it would do. With `dry_run` off it stops and deletes the monitoring schedules and
+deletes the endpoints (endpoint configs and models are kept for rollback), or stops the local
+model server.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
+from include import runtime
 from include.dag_defaults import START_DATE, TAGS, default_args
 from include.settings import get_settings
 from include.workflows import teardown
@@ -31,11 +33,11 @@ settings = get_settings()
 def scones_teardown():
     @task
     def list_resources() -> dict:
-        return teardown.plan_teardown(settings)
+        return teardown.plan_teardown(runtime.teardown(settings))
 
     @task
     def tear_down(plan: dict, **context) -> list:
-        return teardown.apply_teardown(settings, plan, dry_run=bool(context["params"]["dry_run"]))
+        return teardown.apply_teardown(runtime.teardown(settings), plan, dry_run=bool(context["params"]["dry_run"]))
 
     tear_down(list_resources())
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from devtools.local_airflow import LocalAirflow
+from include.runtime.local.store import LocalObjectStore
 from include.settings import PROJECT_ROOT, Settings, load_settings
-from include.storage import LocalObjectStore
 
 DEMO_HOME = PROJECT_ROOT / ".airflow"
 TRUTHS = "labels.json"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pendulum
 
+from include import runtime
 from include.settings import Settings
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -20,14 +21,7 @@ def default_args(settings: Settings) -> dict[str, Any]:
         "retry_delay": timedelta(seconds=max(settings.poll_interval_seconds, 1) * 2),
         "retry_exponential_backoff": True,
     }
-    if settings.alerts_topic_arn:
-        from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
-
-        args["on_failure_callback"] = SnsNotifier(
-            aws_conn_id=settings.aws_conn_id,
-            region_name=settings.region,
-            target_arn=settings.alerts_topic_arn,
-            subject="Scones task failed: {{ dag.dag_id }}.{{ ti.task_id }}",
-            message="Run {{ run_id }}, try {{ ti.try_number }}: {{ exception }}\nLog: {{ ti.log_url }}",
-        )
+    on_failure = runtime.alerts(settings).failure_callback()
+    if on_failure is not None:
+        args["on_failure_callback"] = on_failure
     return args

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from include.settings_consistency import consistency_problems
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = Path(__file__).with_name("settings.toml")
 ENV_PREFIX = "SCONES_"
@@ -275,13 +277,17 @@ def load_settings(path: Path = SETTINGS_FILE, environ: dict[str, str] | None = N
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
     merged = _apply_env_overrides(values, dict(os.environ if environ is None else environ))
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         problems = "; ".join(
             f"setting '{'.'.join(str(p) for p in err['loc'])}' (env {_env_name(err['loc'])}): {err['msg']}"
             for err in exc.errors()
         )
         raise SettingsError(f"invalid settings in {path}: {problems}") from exc
+    conflicts = consistency_problems(settings)
+    if conflicts:
+        raise SettingsError(f"settings in {path} that can't work together: " + "; ".join(conflicts))
+    return settings
 
 
 @functools.cache

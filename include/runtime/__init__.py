@@ -1,103 +1,113 @@
-"""The runtime seam: DAGs ask for "a processing job", "a training job", ... and get the runtime's operator.
+"""The runtime seam: DAGs and workflow steps ask for a capability and get the configured runtime's implementation.
 
-``aws`` returns the Amazon provider's operator fed with the request config; ``local``
-returns an operator that executes the same request config on this machine. Nothing above
-this module knows which runtime it is in. Every job-starting task runs in the SageMaker pool.
+``aws`` answers with the Amazon provider's operators and AWS clients, ``local`` with the same request
+configs executed on this machine (see :mod:`include.runtime.capabilities` for the interfaces). This module
+is the only place that maps ``settings.runtime`` to an implementation; nothing above it knows which
+runtime it is in. Every job-starting task runs in the SageMaker pool.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from include.runtime.stores import object_store
-from include.settings import get_settings
+from include.runtime.capabilities import Alerts, IntervalAnalysis, Runtime, Teardown
+from include.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator
+
+    from include.registry import ModelRegistry
+    from include.storage import ObjectStore
 
 __all__ = [
+    "alerts",
+    "current",
     "endpoint_deployment",
+    "interval_analysis",
     "model_registry",
     "object_store",
     "processing_job",
     "state_machine_executions",
+    "teardown",
     "training_job",
     "tuning_job",
 ]
 
+TABLES = {"aws": "include.runtime.aws", "local": "include.runtime.local"}
+"""Where each runtime's table lives (its module's ``RUNTIME``)."""
 
-def _is_aws() -> bool:
-    return get_settings().runtime == "aws"
+
+def current(settings: Settings | None = None) -> Runtime:
+    """The table of the runtime the settings name."""
+    settings = settings or get_settings()
+    return importlib.import_module(TABLES[settings.runtime]).RUNTIME
 
 
-def _in_job_pool(kwargs: dict[str, Any]) -> dict[str, Any]:
-    kwargs.setdefault("pool", get_settings().sagemaker_pool)
+def _in_job_pool(settings: Settings, kwargs: dict[str, Any]) -> dict[str, Any]:
+    kwargs.setdefault("pool", settings.sagemaker_pool)
     return kwargs
 
 
-def processing_job(*, task_id: str, config: Any, **kwargs: Any) -> Any:
+def processing_job(*, task_id: str, config: Any, **kwargs: Any) -> BaseOperator:
     """Runs a CreateProcessingJob request (a dict or an XComArg of one); returns ``{"Processing": ...}``."""
     settings = get_settings()
-    _in_job_pool(kwargs)
-    if _is_aws():
-        from include.runtime.aws import processing_operator
-
-        return processing_operator(task_id, config, settings, **kwargs)
-    from include.runtime.local.operators import LocalProcessingOperator
-
-    return LocalProcessingOperator(task_id=task_id, config=config, **kwargs)
+    return current(settings).jobs(settings).processing_job(task_id=task_id, config=config,
+                                                           **_in_job_pool(settings, kwargs))
 
 
-def training_job(*, task_id: str, config: Any, **kwargs: Any) -> Any:
+def training_job(*, task_id: str, config: Any, **kwargs: Any) -> BaseOperator:
     """Runs a CreateTrainingJob request; returns ``{"Training": <DescribeTrainingJob>}``."""
     settings = get_settings()
-    _in_job_pool(kwargs)
-    if _is_aws():
-        from include.runtime.aws_training import training_operator
-
-        return training_operator(task_id, config, settings, **kwargs)
-    from include.runtime.local.training_operators import LocalTrainingOperator
-
-    return LocalTrainingOperator(task_id=task_id, config=config, **kwargs)
+    return current(settings).jobs(settings).training_job(task_id=task_id, config=config,
+                                                         **_in_job_pool(settings, kwargs))
 
 
-def tuning_job(*, task_id: str, config: Any, **kwargs: Any) -> Any:
+def tuning_job(*, task_id: str, config: Any, **kwargs: Any) -> BaseOperator:
     """Runs a CreateHyperParameterTuningJob request; returns ``{"Tuning": <DescribeHyperParameterTuningJob>}``."""
     settings = get_settings()
-    _in_job_pool(kwargs)
-    if _is_aws():
-        from include.runtime.aws_training import tuning_operator
-
-        return tuning_operator(task_id, config, settings, **kwargs)
-    from include.runtime.local.training_operators import LocalTuningOperator
-
-    return LocalTuningOperator(task_id=task_id, config=config, **kwargs)
+    return current(settings).jobs(settings).tuning_job(task_id=task_id, config=config,
+                                                       **_in_job_pool(settings, kwargs))
 
 
-def endpoint_deployment(*, task_id: str, config: Any, **kwargs: Any) -> Any:
+def endpoint_deployment(*, task_id: str, config: Any, **kwargs: Any) -> BaseOperator:
     """Deploys ``{"Model", "EndpointConfig", "Endpoint"}`` requests and verifies the endpoint serves them."""
     settings = get_settings()
-    if _is_aws():
-        from include.runtime.aws_serving import endpoint_operator
-
-        return endpoint_operator(task_id, config, settings, **kwargs)
-    from include.runtime.local.serving_operators import LocalEndpointOperator
-
-    return LocalEndpointOperator(task_id=task_id, config=config, **kwargs)
+    return current(settings).endpoints(settings).endpoint_deployment(task_id=task_id, config=config, **kwargs)
 
 
 def state_machine_executions(*, task_id: str, executions: Any, **kwargs: Any) -> Any:
-    """One mapped task per ``{"name", "input"}`` in ``executions``; each returns
-    ``{"name", "executionArn", "status", "output", "error", "cause"}``."""
+    """Runs the inference state machine for each ``{"name", "input"}`` in ``executions``."""
     settings = get_settings()
-    if _is_aws():
-        from include.runtime.aws_serving import state_machine_execution_operator
-
-        return state_machine_execution_operator(task_id, executions, settings, **kwargs)
-    from include.runtime.local.serving_operators import LocalStateMachineExecutionOperator
-
-    return LocalStateMachineExecutionOperator.partial(task_id=task_id, **kwargs).expand_kwargs(executions)
+    return current(settings).executions(settings).state_machine_executions(task_id=task_id, executions=executions,
+                                                                           **kwargs)
 
 
-def model_registry() -> Any:
-    """The model registry: SageMaker Model Registry in ``aws``, a registry under the data root in ``local``."""
-    from include.registry import registry_for
+def object_store(settings: Settings | None = None) -> ObjectStore:
+    """S3, or S3 on disk under ``data_root``."""
+    settings = settings or get_settings()
+    return current(settings).object_store(settings)
 
-    return registry_for(get_settings())
+
+def model_registry(settings: Settings | None = None) -> ModelRegistry:
+    """SageMaker Model Registry, or the same records under the data root."""
+    settings = settings or get_settings()
+    return current(settings).registry(settings)
+
+
+def interval_analysis(settings: Settings | None = None) -> IntervalAnalysis:
+    """How an interval's captured traffic is analysed (Model Monitor schedule or analyzer job)."""
+    settings = settings or get_settings()
+    return current(settings).interval_analysis(settings)
+
+
+def alerts(settings: Settings | None = None) -> Alerts:
+    """Where drift alerts and task failures go."""
+    settings = settings or get_settings()
+    return current(settings).alerts(settings)
+
+
+def teardown(settings: Settings | None = None) -> Teardown:
+    """What serves traffic or costs money in this runtime, and how to stop it."""
+    settings = settings or get_settings()
+    return current(settings).teardown(settings)

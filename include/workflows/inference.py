@@ -15,10 +15,11 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from include.run_keys import key_for_logical_date, sanitise
+from include.intervals import interval_hours
+from include.run_keys import sanitise
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, relative_key
 
@@ -33,59 +34,6 @@ REVIEW = "review"
 
 class MissingOutcomeError(LookupError):
     """A photo's execution returned no outcome."""
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A plain ``datetime`` in UTC (a naive one is taken as UTC).
-
-    Airflow hands out pendulum DateTimes, whose arithmetic after ``astimezone`` loses the zone;
-    converting through a timestamp gives a stdlib datetime that keeps it.
-    """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(moment.timestamp(), UTC)
-
-
-def interval_hours(start: datetime, end: datetime) -> list[datetime]:
-    """Every whole hour ``h`` with ``start <= h < end``."""
-    start, end = as_utc(start), as_utc(end)
-    hour = start.replace(minute=0, second=0, microsecond=0)
-    if hour < start:
-        hour += timedelta(hours=1)
-    hours = []
-    while hour < end:
-        hours.append(hour)
-        hour += timedelta(hours=1)
-    return hours
-
-
-def interval_schedule(schedule: str | None) -> Any:
-    """The schedule as data intervals: each run covers ``[previous tick, this tick)`` and is keyed by its start.
-
-    Airflow 3 runs a cron string as bare trigger times with an empty data interval; this workflow
-    lists photos by interval, so it asks for the interval timetable explicitly.
-    """
-    if schedule is None or schedule in ("@once", "@continuous"):
-        return schedule
-    from airflow.sdk import CronDataIntervalTimetable
-
-    return CronDataIntervalTimetable(schedule, timezone="UTC")
-
-
-def data_interval(context: Mapping[str, Any]) -> tuple[datetime, datetime]:
-    """The run's data interval; a run without one (manual, no logical date) covers the hour before it ran."""
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
-    if start is not None and end is not None:
-        return start, end
-    ran = as_utc(context["dag_run"].run_after).replace(minute=0, second=0, microsecond=0)
-    return ran - timedelta(hours=1), ran
-
-
-def interval_run_key(context: Mapping[str, Any]) -> str:
-    """The run key of the interval's first hour: scheduled, backfilled, manual and cleared runs of the same
-    interval share it, so they reuse the same executions and rewrite the same routing file."""
-    start, _ = data_interval(context)
-    return key_for_logical_date(as_utc(start))
 
 
 def hour_prefix(settings: Settings, hour: datetime) -> str:

@@ -9,6 +9,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from include.runtime.aws.teardown import SageMakerTeardown
+from include.runtime.capabilities import StalePlanError
+from include.runtime.local.teardown import LocalTeardown, model_server_state_dir
 from include.settings import PROJECT_ROOT
 from include.workflows import teardown
 
@@ -57,7 +60,7 @@ def test_aws_plan_lists_only_scones_resources(settings, sagemaker, caplog):
     client, stubber = sagemaker
     aws_settings = settings.model_copy(update={"runtime": "aws"})
     with caplog.at_level(logging.INFO, logger=teardown.__name__):
-        plan = teardown.plan_teardown(aws_settings, client)
+        plan = teardown.plan_teardown(SageMakerTeardown(aws_settings, client))
     stubber.assert_no_pending_responses()
     assert plan["endpoints"] == ["scones-vehicle-classifier"]
     assert plan["endpoint_configs"] == ["scones-vehicle-classifier-run1", "scones-vehicle-classifier-run2"]
@@ -74,46 +77,47 @@ def test_aws_plan_lists_only_scones_resources(settings, sagemaker, caplog):
 
 def test_aws_dry_run_changes_nothing(settings, sagemaker, caplog):
     client, stubber = sagemaker
-    aws_settings = settings.model_copy(update={"runtime": "aws"})
-    plan = teardown.plan_teardown(aws_settings, client)
+    aws_teardown = SageMakerTeardown(settings.model_copy(update={"runtime": "aws"}), client)
+    plan = teardown.plan_teardown(aws_teardown)
     with caplog.at_level(logging.INFO, logger=teardown.__name__):
-        assert teardown.apply_teardown(aws_settings, plan, dry_run=True, client=client) == []
+        assert teardown.apply_teardown(aws_teardown, plan, dry_run=True) == []
     stubber.assert_no_pending_responses()
     assert "dry run: would delete endpoint scones-vehicle-classifier" in caplog.text
 
 
 def test_aws_real_run_stops_schedules_before_deleting_endpoints(settings, sagemaker):
     client, stubber = sagemaker
-    aws_settings = settings.model_copy(update={"runtime": "aws"})
-    plan = teardown.plan_teardown(aws_settings, client)
+    aws_teardown = SageMakerTeardown(settings.model_copy(update={"runtime": "aws"}), client)
+    plan = teardown.plan_teardown(aws_teardown)
     stubber.add_response("delete_monitoring_schedule", {}, {"MonitoringScheduleName": "drift-of-scones"})
     stubber.add_response("stop_monitoring_schedule", {}, {"MonitoringScheduleName": "scones-drift-hourly"})
     stubber.add_response("delete_monitoring_schedule", {}, {"MonitoringScheduleName": "scones-drift-hourly"})
     stubber.add_response("delete_endpoint", {}, {"EndpointName": "scones-vehicle-classifier"})
-    done = teardown.apply_teardown(aws_settings, plan, dry_run=False, client=client)
+    done = teardown.apply_teardown(aws_teardown, plan, dry_run=False)
     stubber.assert_no_pending_responses()
     assert done[-1] == "deleted endpoint scones-vehicle-classifier"
 
 
 def test_plan_from_another_runtime_is_refused(settings):
     plan = {"runtime": "aws", "actions": ["delete endpoint scones-x"]}
-    with pytest.raises(ValueError, match="trigger the teardown again"):
-        teardown.apply_teardown(settings, plan, dry_run=False)
+    with pytest.raises(StalePlanError, match="trigger the teardown again"):
+        teardown.apply_teardown(LocalTeardown(settings), plan, dry_run=False)
 
 
 def test_local_teardown_stops_the_running_model_server(settings):
     from include.runtime.local.model_server_control import ensure_server, running_server_url
 
-    state_dir = teardown.model_server_state_dir(settings)
+    state_dir = model_server_state_dir(settings)
     url = ensure_server(state_dir, port=0)
+    local = LocalTeardown(settings)
     try:
-        plan = teardown.plan_teardown(settings)
+        plan = teardown.plan_teardown(local)
         assert plan["model_server"]["running"] is True and plan["model_server"]["url"] == url
-        assert teardown.apply_teardown(settings, plan, dry_run=True) == []
+        assert teardown.apply_teardown(local, plan, dry_run=True) == []
         assert running_server_url(state_dir) == url
-        assert teardown.apply_teardown(settings, plan, dry_run=False) == ["stopped the local model server"]
+        assert teardown.apply_teardown(local, plan, dry_run=False) == ["stopped the local model server"]
         assert running_server_url(state_dir) is None
-        assert teardown.plan_teardown(settings)["actions"] == []
+        assert teardown.plan_teardown(local)["actions"] == []
     finally:
         from include.runtime.local.model_server_control import stop_server
 

@@ -7,9 +7,10 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from include.runtime.local.store import LocalObjectStore
 from include.settings import PROJECT_ROOT, Settings
-from include.storage import LocalObjectStore
-from include.workflows import monitoring, training
+from include.workflows import training
+from include.workflows.monitoring import layout
 from tests.monitor.traffic import Profile, traffic
 
 ANALYZER = PROJECT_ROOT / "programs" / "monitor" / "analyzer.py"
@@ -33,5 +34,5 @@ def write_baseline(settings: Settings, store: LocalObjectStore, scratch: Path) -
 def write_capture_hour(settings: Settings, store: LocalObjectStore, hour: datetime, profile: Profile) -> None:
     """300 capture records from five past ``hour``, in one file of the hour's capture folder."""
     lines = traffic(300, profile, start=hour + timedelta(minutes=5), seed=23)
-    uri = f"{monitoring.capture_prefix(settings)}{hour:%Y/%m/%d/%H}/05-00-000-capture.jsonl"
+    uri = f"{layout.capture_prefix(settings)}{hour:%Y/%m/%d/%H}/05-00-000-capture.jsonl"
     store.put_bytes(uri, ("\n".join(line for _, line in lines) + "\n").encode())

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from include.builders.registry import RUN_KEY_PROPERTY
-from include.registry import LocalModelRegistry
+from include.runtime.local.registry import LocalModelRegistry
+from include.runtime.local.store import LocalObjectStore
 from include.settings import PROJECT_ROOT, get_settings
-from include.storage import LocalObjectStore
 from tests.monitor.traffic import Profile
 from tests.monitoring.capture_support import MODEL_KEY, write_baseline, write_capture_hour
 

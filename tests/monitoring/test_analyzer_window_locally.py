@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from include.runtime.local.jobs import LocalJobRegistry
+from include.runtime.local.job_records import LocalJobRegistry
 from include.runtime.local.processing import run_processing_job
+from include.runtime.local.store import LocalObjectStore
 from include.settings import load_settings
-from include.storage import LocalObjectStore
-from include.workflows import monitoring
+from include.workflows.monitoring import analysis, layout, results, retraining
+from include.workflows.monitoring import decision as policy
+from include.workflows.monitoring import report as reporting
 from tests.monitor.traffic import Profile
 
 from .capture_support import write_baseline, write_capture_hour
@@ -25,14 +27,14 @@ NOW = datetime(2026, 3, 1, 14, 5, tzinfo=UTC)
 def analyse(settings, store: LocalObjectStore, baseline: str, hour: datetime) -> dict:
     run_key = f"{hour:%Y%m%dT%H%M}"
     start, end = hour, hour + timedelta(hours=1)
-    hours = monitoring.capture_hour_prefixes(settings, store, start, end)
-    request = monitoring.build_analysis_request(settings, store, run_key=run_key, job_name=f"scones-monitor-{run_key}",
+    hours = analysis.capture_hour_prefixes(settings, store, start, end)
+    request = analysis.build_analysis_request(settings, store, run_key=run_key, job_name=f"scones-monitor-{run_key}",
                                                 capture_uris=hours, baseline_uri=baseline, start=start, end=end)
     registry = LocalJobRegistry(settings.data_root / ".work", "processing")
     description = run_processing_job(request, store=store, registry=registry, log=lambda _: None)
-    result = monitoring.read_interval_result(store, monitoring.job_output_uri({"Processing": description}))
-    decision = monitoring.decide(result, settings, monitoring.last_retrain_at(settings, store), NOW)
-    report = monitoring.write_report(settings, store, run_key=run_key, result_uri=result["output_uri"],
+    result = results.read_interval_result(store, analysis.job_output_uri({"Processing": description}))
+    decision = policy.decide(result, settings, retraining.last_retrain_at(settings, store), NOW)
+    report = reporting.write_report(settings, store, run_key=run_key, result_uri=result["output_uri"],
                                      baseline_uri=baseline, interval_start=start)
     return {"hours": hours, "result": result, "decision": decision, "report": report}
 
@@ -66,7 +68,7 @@ def test_window_counts_its_records(analysed):
 def test_darker_traffic_decides_retraining_for_brightness_drift(analysed):
     decision = analysed["drifted"]["decision"]
     assert decision.action == "retrain"
-    assert "baseline_drift_check on brightness" in monitoring.retrain_conf(decision, "k")["reason"]
+    assert "baseline_drift_check on brightness" in policy.retrain_conf(decision, "k")["reason"]
 
 
 def test_report_has_non_empty_plots_and_an_index(analysed):
@@ -86,7 +88,7 @@ def test_report_index_links_its_plots(analysed):
 
 def test_each_interval_joins_the_report_history(analysed):
     settings, store = analysed["settings"], analysed["store"]
-    archived = sorted(info.uri.rsplit("/", 2)[-2] for info in store.list(monitoring.history_prefix(settings))
+    archived = sorted(info.uri.rsplit("/", 2)[-2] for info in store.list(layout.history_prefix(settings))
                       if info.uri.endswith("/statistics.json"))
     assert archived == ["20260301T1000", "20260301T1300"]
 
@@ -100,6 +102,6 @@ def test_result_folder_holds_model_monitor_report_files(analysed):
 def test_no_traffic_interval_gets_a_report_saying_so(tmp_path: Path):
     settings = load_settings(environ={"SCONES_DATA_ROOT": str(tmp_path / "data"), "SCONES_RUNTIME": "local"})
     store = LocalObjectStore(settings.data_root)
-    report = monitoring.write_report(settings, store, run_key="k", result_uri=None,
+    report = reporting.write_report(settings, store, run_key="k", result_uri=None,
                                      baseline_uri="s3://scones-mlops/models/x/baseline/", interval_start=LIKE_HOUR)
     assert "No traffic" in store.get_bytes(report).decode()

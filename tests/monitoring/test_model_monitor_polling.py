@@ -9,7 +9,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from include.workflows import monitoring
+from include.runtime.aws import interval_analysis as model_monitor
+from include.workflows.monitoring import analysis
 
 START = datetime(2026, 3, 1, 10, tzinfo=UTC)
 END = datetime(2026, 3, 1, 11, tzinfo=UTC)
@@ -62,53 +63,53 @@ def expect_job_output(stub: Stubber) -> None:
 def test_finished_execution_yields_its_output_folder(client, stub, status):
     expect_executions(stub, summary(status))
     expect_job_output(stub)
-    outcome = monitoring.poll_interval_execution(client, SCHEDULE_STATE, START, END)
+    outcome = model_monitor.poll_interval_execution(client, SCHEDULE_STATE, START, END)
     assert outcome == {"status": status, "output_uri": OUTPUT + "/", "no_traffic": False}
 
 
 def test_failed_execution_is_an_error_with_its_reason(client, stub):
     expect_executions(stub, summary("Failed", "AlgorithmError: exit code 1"))
-    with pytest.raises(monitoring.MonitoringExecutionError, match="ended Failed: AlgorithmError"):
-        monitoring.poll_interval_execution(client, SCHEDULE_STATE, START, END)
+    with pytest.raises(model_monitor.MonitoringExecutionError, match="ended Failed: AlgorithmError"):
+        model_monitor.poll_interval_execution(client, SCHEDULE_STATE, START, END)
 
 
 def test_stopped_execution_is_an_error(client, stub):
     expect_executions(stub, summary("Stopped"))
-    with pytest.raises(monitoring.MonitoringExecutionError, match="ended Stopped"):
-        monitoring.poll_interval_execution(client, SCHEDULE_STATE, START, END)
+    with pytest.raises(model_monitor.MonitoringExecutionError, match="ended Stopped"):
+        model_monitor.poll_interval_execution(client, SCHEDULE_STATE, START, END)
 
 
 def test_execution_failed_for_lack_of_data_is_no_traffic(client, stub):
     expect_executions(stub, summary("Failed", "Job inputs had no data"))
-    outcome = monitoring.poll_interval_execution(client, SCHEDULE_STATE, START, END)
-    assert outcome == {"status": monitoring.NO_TRAFFIC, "output_uri": None, "no_traffic": True}
+    outcome = model_monitor.poll_interval_execution(client, SCHEDULE_STATE, START, END)
+    assert outcome == {"status": model_monitor.NO_TRAFFIC, "output_uri": None, "no_traffic": True}
 
 
 def test_no_execution_yet_keeps_waiting(client, stub):
     expect_executions(stub)
-    assert monitoring.poll_interval_execution(client, SCHEDULE_STATE, START, END) is None
+    assert model_monitor.poll_interval_execution(client, SCHEDULE_STATE, START, END) is None
 
 
 @pytest.mark.parametrize("status", ["Pending", "InProgress", "Stopping"])
 def test_running_execution_keeps_waiting(client, stub, status):
     expect_executions(stub, summary(status))
-    assert monitoring.poll_interval_execution(client, SCHEDULE_STATE, START, END) is None
+    assert model_monitor.poll_interval_execution(client, SCHEDULE_STATE, START, END) is None
 
 
 def test_execution_of_another_hour_is_not_this_intervals(client, stub):
     expect_executions(stub, {**summary("Completed"), "ScheduledTime": END + timedelta(hours=1)})
-    assert monitoring.find_interval_execution(client, SCHEDULE, START, END).status == monitoring.NO_EXECUTION_YET
+    assert model_monitor.find_interval_execution(client, SCHEDULE, START, END).status == model_monitor.NO_EXECUTION_YET
 
 
 def test_schedule_created_after_the_interval_points_to_a_backfill(client, stub):
     expect_executions(stub)
     late = {**SCHEDULE_STATE, "created_at": (END + timedelta(minutes=5)).isoformat()}
-    with pytest.raises(monitoring.MonitoringScheduleError, match="backfill"):
-        monitoring.poll_interval_execution(client, late, START, END)
+    with pytest.raises(model_monitor.MonitoringScheduleError, match="backfill"):
+        model_monitor.poll_interval_execution(client, late, START, END)
 
 
 def schedule_request(aws_settings) -> dict:
-    return monitoring.build_schedule_request(aws_settings, "s3://scones-mlops/models/train-x/baseline/")
+    return analysis.build_schedule_request(aws_settings, "s3://scones-mlops/models/train-x/baseline/")
 
 
 def described(request: dict, status: str = "Scheduled") -> dict:
@@ -123,28 +124,28 @@ def test_missing_schedule_is_created(aws_settings, client, stub):
     stub.add_client_error("describe_monitoring_schedule", "ResourceNotFound",
                           expected_params={"MonitoringScheduleName": request["MonitoringScheduleName"]})
     stub.add_response("create_monitoring_schedule", {"MonitoringScheduleArn": "arn:aws:sagemaker:x"}, request)
-    assert monitoring.ensure_monitoring_schedule(client, request, now=END)["action"] == "created"
+    assert model_monitor.ensure_monitoring_schedule(client, request, now=END)["action"] == "created"
 
 
 def test_schedule_with_another_baseline_is_updated(aws_settings, client, stub):
     request = schedule_request(aws_settings)
-    old = monitoring.build_schedule_request(aws_settings, "s3://scones-mlops/models/train-old/baseline/")
+    old = analysis.build_schedule_request(aws_settings, "s3://scones-mlops/models/train-old/baseline/")
     stub.add_response("describe_monitoring_schedule", described(old))
     stub.add_response("update_monitoring_schedule", {"MonitoringScheduleArn": "arn:aws:sagemaker:x"},
                       {"MonitoringScheduleName": request["MonitoringScheduleName"],
                        "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]})
-    assert monitoring.ensure_monitoring_schedule(client, request)["action"] == "updated"
+    assert model_monitor.ensure_monitoring_schedule(client, request)["action"] == "updated"
 
 
 def test_schedule_already_as_requested_is_left_alone(aws_settings, client, stub):
     request = schedule_request(aws_settings)
     stub.add_response("describe_monitoring_schedule", described(request))
-    state = monitoring.ensure_monitoring_schedule(client, request)
+    state = model_monitor.ensure_monitoring_schedule(client, request)
     assert (state["action"], state["created_at"]) == ("unchanged", START.isoformat())
 
 
 def test_stopped_schedule_is_an_error_naming_the_fix(aws_settings, client, stub):
     request = schedule_request(aws_settings)
     stub.add_response("describe_monitoring_schedule", described(request, status="Stopped"))
-    with pytest.raises(monitoring.MonitoringScheduleError, match="start-monitoring-schedule"):
-        monitoring.ensure_monitoring_schedule(client, request)
+    with pytest.raises(model_monitor.MonitoringScheduleError, match="start-monitoring-schedule"):
+        model_monitor.ensure_monitoring_schedule(client, request)

@@ -14,7 +14,7 @@ from include.builders.monitoring import (
     monitoring_schedule_request,
     monitoring_schedule_update,
 )
-from include.workflows import monitoring
+from include.workflows.monitoring import layout
 from tests.support.botocore_contract import assert_valid_request
 
 from .conftest import MONITOR_IMAGE
@@ -25,7 +25,7 @@ BASELINE = "s3://scones-mlops/models/train-20260301T0000/baseline/"
 
 
 def hour_uris(settings, *hours: int) -> list[str]:
-    return [f"{monitoring.capture_prefix(settings)}2026/03/01/{hour:02d}/" for hour in hours]
+    return [f"{layout.capture_prefix(settings)}2026/03/01/{hour:02d}/" for hour in hours]
 
 
 def build_analysis(settings, hours: list[str]) -> dict:
@@ -37,8 +37,8 @@ def build_analysis(settings, hours: list[str]) -> dict:
 
 
 def build_schedule(settings) -> dict:
-    return monitoring_schedule_request(settings, schedule_name=monitoring.schedule_name(settings),
-                                       baseline_uri=BASELINE, output_uri=monitoring.model_monitor_output_uri(settings))
+    return monitoring_schedule_request(settings, schedule_name=layout.schedule_name(settings),
+                                       baseline_uri=BASELINE, output_uri=layout.model_monitor_output_uri(settings))
 
 
 def test_analysis_request_is_a_valid_create_processing_job(settings):

@@ -12,7 +12,7 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from botocore.stub import Stubber
 
 from include.builders.deploy import endpoint_deployment_config
-from include.runtime.aws_serving import RunScopedExecutionOperator, endpoint_operator
+from include.runtime.aws.serving import AwsEndpoints, RunScopedExecutionOperator
 from include.runtime.endpoint_checks import EndpointRollbackError
 from tests.serving_flow.support import model_version_record
 
@@ -53,7 +53,7 @@ def deploy_config(settings) -> dict:
 
 @pytest.fixture
 def endpoint_task(settings, deploy_config):
-    return endpoint_operator("deploy", deploy_config, settings)
+    return AwsEndpoints(settings).endpoint_deployment(task_id="deploy", config=deploy_config)
 
 
 def test_endpoint_check_fails_when_the_update_rolled_back_to_the_old_config(endpoint_task, deploy_config):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from include.storage import LocalObjectStore
+from include.runtime.local.store import LocalObjectStore
 from include.workflows.inference import (
     build_executions,
     build_routing,
@@ -120,14 +120,14 @@ def test_empty_interval_writes_an_empty_routing_file(settings, store):
 
 
 def test_interval_run_key_is_the_interval_start_whatever_the_run():
-    from include.workflows.inference import interval_run_key
+    from include.intervals import interval_run_key
 
     context = {"data_interval_start": START, "data_interval_end": END, "dag_run": SimpleNamespace(run_after=END)}
     assert interval_run_key(context) == "20260301T1000"
 
 
 def test_run_without_data_interval_covers_the_hour_before_it_ran():
-    from include.workflows.inference import data_interval
+    from include.intervals import data_interval
 
     context = {"data_interval_start": None, "data_interval_end": None,
                "dag_run": SimpleNamespace(run_after=datetime(2026, 3, 1, 11, 20, tzinfo=UTC))}

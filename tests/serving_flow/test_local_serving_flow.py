@@ -17,9 +17,9 @@ import pytest
 from include.builders.deploy import endpoint_deployment_config
 from include.runtime.endpoint_checks import EndpointRollbackError
 from include.runtime.local.model_server_control import describe_endpoint, stop_server
-from include.runtime.local.serving_operators import LocalEndpointOperator, LocalStateMachineExecutionOperator
+from include.runtime.local.serving import LocalEndpointOperator, LocalStateMachineExecutionOperator
+from include.runtime.local.store import LocalObjectStore
 from include.settings import Settings, get_settings
-from include.storage import LocalObjectStore
 from tests.serving_flow.support import (
     draw_vehicle,
     free_port,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from include.review import NotInReviewQueueError, UnknownVehicleClassError, label_photo
-from include.storage import LocalObjectStore
+from include.runtime.local.store import LocalObjectStore
 
 QUEUED = "review/20260301T1000/2026/03/01/10/blurry.png"
 

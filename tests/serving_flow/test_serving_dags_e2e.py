@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from include.builders.registry import model_package_request
-from include.registry import LocalModelRegistry
 from include.runtime.local.model_server_control import stop_server
+from include.runtime.local.registry import LocalModelRegistry
+from include.runtime.local.store import LocalObjectStore
 from include.settings import PROJECT_ROOT, load_settings
-from include.storage import LocalObjectStore
 from tests.serving_flow.support import draw_vehicle, free_port, png_bytes, train_model_archive
 
 pytestmark = pytest.mark.e2e

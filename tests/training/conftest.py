@@ -11,8 +11,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from include.builders.training import training_job_request, upload_training_source
+from include.runtime.local.store import LocalObjectStore
 from include.settings import Settings
-from include.storage import LocalObjectStore
 from tests.training.probe import probe_tarball
 
 RUN_KEY = "20260101T0000"

@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from include.runtime.local.jobs import LocalJobRegistry
+from include.runtime.local.job_records import LocalJobRegistry
 from include.runtime.local.training import TrainingJobError, metric_series, run_training_job
 from tests.training.conftest import OUTPUT_URI, PROBE_SOURCE_URI
 from tests.training.probe import probe_tarball

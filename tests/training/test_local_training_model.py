@@ -8,10 +8,10 @@ import tarfile
 
 import pytest
 
-from include.runtime.local.jobs import LocalJobRegistry
+from include.runtime.local.job_records import LocalJobRegistry
+from include.runtime.local.store import LocalObjectStore
 from include.runtime.local.training import TrainingJobError, run_training_job
 from include.settings import load_settings
-from include.storage import LocalObjectStore
 from tests.training.conftest import OUTPUT_URI, build_request, put_partition
 
 

@@ -8,10 +8,10 @@ import re
 import pytest
 
 from include.builders.tuning import tuning_job_request
-from include.runtime.local.jobs import LocalJobRegistry
+from include.runtime.local.job_records import LocalJobRegistry
+from include.runtime.local.store import LocalObjectStore
 from include.runtime.local.tuning import TRIALS_FILE, TuningJobError, run_tuning_job, trial_job_name
 from include.settings import load_settings
-from include.storage import LocalObjectStore
 from tests.training.conftest import RUN_KEY, build_request, put_partition
 
 TRIAL_NAME = re.compile(r"^scones-tune-test-\d{3}-[0-9a-f]{8}$")

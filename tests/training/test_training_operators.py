@@ -8,14 +8,9 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 from botocore.exceptions import ClientError
 
-from include.runtime.aws_training import (
-    RunScopedTrainingOperator,
-    RunScopedTuningOperator,
-    training_operator,
-    tuning_operator,
-)
-from include.runtime.local.jobs import LocalJobRegistry
-from include.runtime.local.training_operators import LocalTrainingOperator, LocalTuningOperator
+from include.runtime.aws.jobs import AwsJobs, RunScopedTrainingOperator, RunScopedTuningOperator
+from include.runtime.local.job_records import LocalJobRegistry
+from include.runtime.local.jobs import LocalTrainingOperator, LocalTuningOperator
 from tests.training.conftest import OUTPUT_URI
 
 
@@ -72,8 +67,8 @@ def test_local_tuning_reuses_the_runs_completed_job(settings, work_root):
 
 
 def test_aws_operators_are_deferrable_run_scoped_provider_operators(settings):
-    training = training_operator("train", {"TrainingJobName": "j"}, settings)
-    tuning = tuning_operator("tune", {"HyperParameterTuningJobName": "t"}, settings)
+    training = AwsJobs(settings).training_job(task_id="train", config={"TrainingJobName": "j"})
+    tuning = AwsJobs(settings).tuning_job(task_id="tune", config={"HyperParameterTuningJobName": "t"})
     assert isinstance(training, RunScopedTrainingOperator) and isinstance(tuning, RunScopedTuningOperator)
     assert training.deferrable and tuning.deferrable
     assert training.print_log is False and training.action_if_job_exists == "fail"
@@ -82,7 +77,7 @@ def test_aws_operators_are_deferrable_run_scoped_provider_operators(settings):
 
 
 def test_aws_training_reuses_a_completed_job_without_creating(settings):
-    operator = training_operator("train", {"TrainingJobName": "scones-training-k"}, settings)
+    operator = AwsJobs(settings).training_job(task_id="train", config={"TrainingJobName": "scones-training-k"})
     hook = FakeSageMakerHook({"scones-training-k": {"TrainingJobName": "scones-training-k",
                                                     "TrainingJobStatus": "Completed"}})
     operator.__dict__["hook"] = hook
@@ -92,7 +87,7 @@ def test_aws_training_reuses_a_completed_job_without_creating(settings):
 
 
 def test_aws_training_waits_for_an_earlier_attempts_running_job(settings):
-    operator = training_operator("train", {"TrainingJobName": "scones-training-k"}, settings)
+    operator = AwsJobs(settings).training_job(task_id="train", config={"TrainingJobName": "scones-training-k"})
     hook = FakeSageMakerHook({"scones-training-k": {"TrainingJobStatus": "InProgress"}})
     operator.__dict__["hook"] = hook
     with pytest.raises(TaskDeferred) as deferred:
@@ -102,7 +97,7 @@ def test_aws_training_waits_for_an_earlier_attempts_running_job(settings):
 
 
 def test_aws_tuning_reuses_a_completed_job_without_creating(settings):
-    operator = tuning_operator("tune", {"HyperParameterTuningJobName": "scones-tune-k"}, settings)
+    operator = AwsJobs(settings).tuning_job(task_id="tune", config={"HyperParameterTuningJobName": "scones-tune-k"})
     hook = FakeSageMakerHook({"scones-tune-k-t2": {"HyperParameterTuningJobStatus": "Completed"}})
     operator.__dict__["hook"] = hook
     result = operator.execute(_context(try_number=3))

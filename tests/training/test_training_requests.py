@@ -11,8 +11,8 @@ import pytest
 from include.builders.training import METRIC_DEFINITIONS_FILE, upload_training_source
 from include.builders.tuning import tuning_job_name, tuning_job_request
 from include.runtime.job_reuse import attempt_name
+from include.runtime.local.store import LocalObjectStore
 from include.settings import get_settings
-from include.storage import LocalObjectStore
 from tests.support.botocore_contract import assert_valid_request, request_errors
 from tests.training.conftest import build_request
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from include.runtime.local.jobs import LocalJobRegistry
+from include.runtime.local.job_records import LocalJobRegistry
 from include.runtime.local.processing import ProcessingJobError, run_processing_job
-from include.storage import LocalObjectStore
+from include.runtime.local.store import LocalObjectStore
 
 PROGRAM = """
 import os, sys, pathlib

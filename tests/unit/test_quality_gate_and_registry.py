@@ -3,7 +3,8 @@
 import pytest
 
 from include.builders.registry import RUN_KEY_PROPERTY, model_package_request
-from include.registry import LocalModelRegistry, ModelVersionNotFoundError, model_data_url
+from include.registry import ModelVersionNotFoundError, model_data_url
+from include.runtime.local.registry import LocalModelRegistry
 from include.workflows.training import quality_gate
 
 

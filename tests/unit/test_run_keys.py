@@ -75,7 +75,7 @@ def test_pendulum_interval_bounds_stay_timezone_aware_through_arithmetic():
 
     import pendulum
 
-    from include.workflows.inference import as_utc
+    from include.intervals import as_utc
 
     moment = as_utc(pendulum.datetime(2026, 1, 1, 6, tz="Europe/Paris")) - timedelta(minutes=1)
     assert moment.tzinfo is not None

@@ -46,3 +46,27 @@ def test_prefix_that_leaves_the_bucket_is_refused():
 
 def test_schedule_can_be_switched_off():
     assert load_settings(environ={"SCONES_INGEST__SCHEDULE": "none"}).ingest.schedule is None
+
+
+@pytest.mark.parametrize(("environ", "first", "second"), [
+    ({"SCONES_MONITOR__USE_MODEL_MONITOR": "true", "SCONES_DEPLOY__SERVERLESS": "true"},
+     "SCONES_MONITOR__USE_MODEL_MONITOR", "SCONES_DEPLOY__SERVERLESS"),
+    ({"SCONES_INSTANCES__SPOT_TRAINING": "true", "SCONES_INSTANCES__MAX_WAIT_SECONDS": "600",
+      "SCONES_INSTANCES__MAX_RUNTIME_SECONDS": "3600"},
+     "SCONES_INSTANCES__MAX_WAIT_SECONDS", "SCONES_INSTANCES__MAX_RUNTIME_SECONDS"),
+    ({"SCONES_TUNING__STRATEGY": "Grid"}, "SCONES_TUNING__STRATEGY", "SCONES_TUNING__CONTINUOUS"),
+    ({"SCONES_TUNING__MAX_PARALLEL_JOBS": "9", "SCONES_TUNING__MAX_JOBS": "3"},
+     "SCONES_TUNING__MAX_PARALLEL_JOBS", "SCONES_TUNING__MAX_JOBS"),
+])
+def test_impossible_combinations_are_refused_naming_both_settings(environ, first, second):
+    with pytest.raises(SettingsError, match="can't work together") as error:
+        load_settings(environ=environ)
+    assert first in str(error.value) and second in str(error.value)
+
+
+def test_each_half_of_an_impossible_combination_loads_alone():
+    assert load_settings(environ={"SCONES_DEPLOY__SERVERLESS": "true"}).deploy.serverless
+    assert load_settings(environ={"SCONES_MONITOR__USE_MODEL_MONITOR": "true"}).monitor.use_model_monitor
+    grid = load_settings(environ={"SCONES_TUNING__STRATEGY": "Grid", "SCONES_TUNING__CONTINUOUS": "[]",
+                                  "SCONES_TUNING__INTEGER": "[]"})
+    assert grid.tuning.strategy == "Grid"

@@ -2,14 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from include.storage import (
-    DataRootEscapeError,
-    LocalObjectStore,
-    ObjectNotFoundError,
-    download_prefix,
-    publish_prefix,
-    upload_directory,
-)
+from include.runtime.local.store import LocalObjectStore
+from include.storage import DataRootEscapeError, ObjectNotFoundError, download_prefix, publish_prefix, upload_directory
 
 
 @pytest.fixture

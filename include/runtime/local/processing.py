@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable
 
 from include.runtime.local.container import ContainerPaths, local_command, run_container_process
-from include.runtime.local.jobs import LocalJobRegistry, now_iso
+from include.runtime.local.job_records import LocalJobRegistry, now_iso
 from include.storage import ObjectStore, download_prefix, upload_directory
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from include.runtime.local.container import ContainerPaths, local_command, run_container_process
-from include.runtime.local.jobs import LocalJobRegistry, now_iso
+from include.runtime.local.job_records import LocalJobRegistry, now_iso
 from include.storage import ObjectStore, download_prefix, upload_directory
 
 HOST = "algo-1"

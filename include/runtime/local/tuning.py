@@ -16,7 +16,7 @@ from typing import Any
 
 import optuna
 
-from include.runtime.local.jobs import LocalJobRegistry, now_iso
+from include.runtime.local.job_records import LocalJobRegistry, now_iso
 from include.runtime.local.training import TrainingJobError, cpu_count, run_training_job
 from include.storage import ObjectStore
 

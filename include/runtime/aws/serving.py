@@ -1,4 +1,4 @@
-"""The ``aws`` runtime's serving operators: the provider's endpoint and Step Functions operators, verified and
+"""The ``aws`` runtime's serving: the provider's endpoint and Step Functions operators, verified and
 idempotent by run.
 
 Endpoint: creates the model and endpoint config unless an earlier try did, then creates or updates
@@ -196,28 +196,41 @@ class RunScopedExecutionOperator(StepFunctionStartExecutionOperator):
         return self.outcome(validated["execution_arn"])
 
 
-def endpoint_operator(task_id: str, config: Any, settings: Settings, **kwargs: Any) -> VerifiedEndpointOperator:
-    return VerifiedEndpointOperator(
-        task_id=task_id,
-        config=config,
-        aws_conn_id=settings.aws_conn_id,
-        region_name=settings.region,
-        check_interval=settings.poll_interval_seconds,
-        max_ingestion_time=ENDPOINT_WAIT_SECONDS,
-        deferrable=True,
-        **kwargs,
-    )
+class AwsEndpoints:
+    """:class:`~include.runtime.capabilities.EndpointDeployment` on SageMaker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def endpoint_deployment(self, *, task_id: str, config: Any, **kwargs: Any) -> VerifiedEndpointOperator:
+        return VerifiedEndpointOperator(
+            task_id=task_id,
+            config=config,
+            aws_conn_id=self.settings.aws_conn_id,
+            region_name=self.settings.region,
+            check_interval=self.settings.poll_interval_seconds,
+            max_ingestion_time=ENDPOINT_WAIT_SECONDS,
+            deferrable=True,
+            **kwargs,
+        )
 
 
-def state_machine_execution_operator(task_id: str, executions: Any, settings: Settings, **kwargs: Any) -> Any:
-    """One deferrable execution task per ``{"name", "input"}`` item of ``executions`` (dynamic task mapping)."""
-    return RunScopedExecutionOperator.partial(
-        task_id=task_id,
-        state_machine_arn=settings.inference.state_machine_arn,
-        aws_conn_id=settings.aws_conn_id,
-        region_name=settings.region,
-        deferrable=True,
-        waiter_delay=settings.poll_interval_seconds,
-        waiter_max_attempts=max(1, EXECUTION_WAIT_SECONDS // settings.poll_interval_seconds),
-        **kwargs,
-    ).expand_kwargs(executions)
+class AwsExecutions:
+    """:class:`~include.runtime.capabilities.StateMachineExecutions` on Step Functions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> Any:
+        """One deferrable execution task per ``{"name", "input"}`` item of ``executions`` (dynamic task mapping)."""
+        settings = self.settings
+        return RunScopedExecutionOperator.partial(
+            task_id=task_id,
+            state_machine_arn=settings.inference.state_machine_arn,
+            aws_conn_id=settings.aws_conn_id,
+            region_name=settings.region,
+            deferrable=True,
+            waiter_delay=settings.poll_interval_seconds,
+            waiter_max_attempts=max(1, EXECUTION_WAIT_SECONDS // settings.poll_interval_seconds),
+            **kwargs,
+        ).expand_kwargs(executions)

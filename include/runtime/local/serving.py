@@ -1,4 +1,4 @@
-"""The ``local`` runtime's serving operators: the same endpoint config and executions, served on this machine.
+"""The ``local`` runtime's serving: the same endpoint config and executions, served on this machine.
 
 ``LocalEndpointOperator`` deploys the ``{"Model", "EndpointConfig", "Endpoint"}`` config to the
 detached local model server (started if it is not running; it outlives the task and serves
@@ -21,9 +21,8 @@ from include.runtime.endpoint_checks import EndpointRollbackError, verify_endpoi
 from include.runtime.local import model_server_control
 from include.runtime.local.inference_flow import ExecutionRecords, run_inference_execution
 from include.runtime.local.s3_server import start_s3_server, stop_s3_server
-from include.runtime.stores import local_work_root
+from include.runtime.local.store import LocalObjectStore, local_work_root
 from include.settings import Settings, get_settings
-from include.storage import LocalObjectStore
 
 MODEL_SERVER_FOLDER = "model-server"
 
@@ -125,3 +124,24 @@ class LocalStateMachineExecutionOperator(BaseOperator):
         records.put(outcome)
         self.log.info("Execution %s ended %s %s", self.name, outcome["status"], outcome["error"] or "")
         return outcome
+
+
+class LocalEndpoints:
+    """:class:`~include.runtime.capabilities.EndpointDeployment` on the local model server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def endpoint_deployment(self, *, task_id: str, config: Any, **kwargs: Any) -> LocalEndpointOperator:
+        return LocalEndpointOperator(task_id=task_id, config=config, **kwargs)
+
+
+class LocalExecutions:
+    """:class:`~include.runtime.capabilities.StateMachineExecutions` through the local interpreter."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> Any:
+        """One mapped task per ``{"name", "input"}`` item of ``executions``."""
+        return LocalStateMachineExecutionOperator.partial(task_id=task_id, **kwargs).expand_kwargs(executions)

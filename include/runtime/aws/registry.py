@@ -1,0 +1,65 @@
+"""The ``aws`` runtime's model registry: SageMaker Model Registry through the provider's SageMaker hook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from include.run_keys import RUN_KEY_PROPERTY
+from include.settings import Settings
+
+
+class SageMakerModelRegistry:
+    """SageMaker Model Registry through the provider's SageMaker hook."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        self.group = settings.registry.model_package_group
+        if client is None:
+            from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+
+            client = SageMakerHook(aws_conn_id=settings.aws_conn_id, region_name=settings.region).conn
+        self.client = client
+
+    def _ensure_group(self) -> None:
+        try:
+            self.client.describe_model_package_group(ModelPackageGroupName=self.group)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] != "ValidationException":
+                raise
+            self.client.create_model_package_group(
+                ModelPackageGroupName=self.group,
+                ModelPackageGroupDescription="Scones Unlimited vehicle classifier (bicycle vs motorcycle)",
+                Tags=[{"Key": "project", "Value": "scones-mlops"}],
+            )
+
+    def _summaries(self, **filters: Any) -> list[dict]:
+        paginator = self.client.get_paginator("list_model_packages")
+        pages = paginator.paginate(ModelPackageGroupName=self.group, SortBy="CreationTime",
+                                   SortOrder="Descending", **filters)
+        return [s for page in pages for s in page["ModelPackageSummaryList"]]
+
+    def register(self, request: dict) -> dict:
+        self._ensure_group()
+        existing = self.find_by_run_key(request["CustomerMetadataProperties"][RUN_KEY_PROPERTY])
+        if existing:
+            return existing
+        arn = self.client.create_model_package(**request)["ModelPackageArn"]
+        return self.describe(arn)
+
+    def find_by_run_key(self, run_key: str) -> dict | None:
+        for summary in self._summaries():
+            record = self.describe(summary["ModelPackageArn"])
+            if record.get("CustomerMetadataProperties", {}).get(RUN_KEY_PROPERTY) == run_key:
+                return record
+        return None
+
+    def latest_approved(self) -> dict | None:
+        try:
+            summaries = self._summaries(ModelApprovalStatus="Approved")
+        except self.client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] == "ValidationException":
+                return None
+            raise
+        return self.describe(summaries[0]["ModelPackageArn"]) if summaries else None
+
+    def describe(self, arn: str) -> dict:
+        return self.client.describe_model_package(ModelPackageName=arn)

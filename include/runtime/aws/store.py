@@ -1,0 +1,76 @@
+"""The ``aws`` runtime's object store: Amazon S3 through the provider's S3 hook, raising the store's own errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from include.settings import Settings
+from include.storage import ObjectInfo, ObjectNotFoundError, S3Uri
+
+MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+def s3_object_store(settings: Settings) -> S3ObjectStore:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3ObjectStore(S3Hook(aws_conn_id=settings.aws_conn_id).get_conn())
+
+
+class S3ObjectStore:
+    """Amazon S3 through a boto3 client."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def get_bytes(self, uri: str) -> bytes:
+        parsed = S3Uri.parse(uri)
+        try:
+            return self.client.get_object(Bucket=parsed.bucket, Key=parsed.key)["Body"].read()
+        except self.client.exceptions.NoSuchKey as exc:
+            raise ObjectNotFoundError(f"no object at {uri}") from exc
+
+    def put_bytes(self, uri: str, data: bytes) -> None:
+        parsed = S3Uri.parse(uri)
+        self.client.put_object(Bucket=parsed.bucket, Key=parsed.key, Body=data)
+
+    def exists(self, uri: str) -> bool:
+        parsed = S3Uri.parse(uri)
+        if not parsed.key or parsed.key.endswith("/"):
+            return False
+        try:
+            self.client.head_object(Bucket=parsed.bucket, Key=parsed.key)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] in MISSING_CODES:
+                return False
+            raise
+        return True
+
+    def list(self, prefix_uri: str) -> list[ObjectInfo]:
+        parsed = S3Uri.parse(prefix_uri)
+        return list(self._iter(parsed))
+
+    def _iter(self, parsed: S3Uri) -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=parsed.bucket, Prefix=parsed.key):
+            for item in page.get("Contents", []):
+                yield ObjectInfo(f"s3://{parsed.bucket}/{item['Key']}", item["Size"], item["LastModified"])
+
+    def delete(self, uri: str) -> None:
+        parsed = S3Uri.parse(uri)
+        self.client.delete_object(Bucket=parsed.bucket, Key=parsed.key)
+
+    def download_file(self, uri: str, path: Path) -> None:
+        parsed = S3Uri.parse(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client.download_file(parsed.bucket, parsed.key, str(path))
+        except self.client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] in MISSING_CODES:
+                raise ObjectNotFoundError(f"no object at {uri}") from exc
+            raise
+
+    def upload_file(self, path: Path, uri: str) -> None:
+        parsed = S3Uri.parse(uri)
+        self.client.upload_file(str(path), parsed.bucket, parsed.key)
