@@ -23,10 +23,15 @@ PROBE = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 import include
+from include.code_bundle import PROGRAM_DIRS
 bag = DagBag(sys.argv[1])
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sagemaker'))
+local = sorted(m for m in sys.modules if m.startswith('include.runtime.local'))
+programs = {name: str(path) for name, path in PROGRAM_DIRS.items() if (path / 'Dockerfile').exists()
+            or any(path.glob('*.py'))}
 print(json.dumps({"errors": {k: str(v)[-800:] for k, v in bag.import_errors.items()}, "dags": sorted(bag.dag_ids),
-                  "files": sorted(s.file for s in bag.dagbag_stats), "include": include.__file__, "heavy": heavy}))
+                  "files": sorted(s.file for s in bag.dagbag_stats), "include": include.__file__, "heavy": heavy,
+                  "local_runtime": local, "programs": programs}))
 """
 
 
@@ -63,6 +68,10 @@ def assert_imports_cleanly(report: dict, bundle_root: Path) -> None:
     assert len(report["dags"]) == len(DAG_FILES)
     assert Path(report["include"]).is_relative_to(bundle_root / "dags" / "include")
     assert report["heavy"] == []
+    assert report["local_runtime"] == [], "MWAA runs the aws runtime only"
+    assert {name: Path(path) for name, path in report["programs"].items()} == {
+        name: bundle_root / "dags" / "scones-programs" / name for name in ("ingest", "model", "monitor")
+    }, "workers find the program sources the bundle carries"
 
 
 def test_layout_is_what_mwaa_reads(bundle):
@@ -73,6 +82,18 @@ def test_layout_is_what_mwaa_reads(bundle):
     assert (root / "dags" / "include" / "statemachine" / "inference.asl.json").is_file()
     assert not list(root.rglob("__pycache__")) and not list(root.rglob("*.pyc"))
     assert "include/" in (root / "dags" / ".airflowignore").read_text().splitlines()
+    assert "scones-programs/" in (root / "dags" / ".airflowignore").read_text().splitlines()
+
+
+def test_bundle_carries_programs_as_data_and_leaves_out_what_mwaa_never_runs(bundle):
+    dags = bundle.root / "dags"
+    assert (dags / "scones-programs" / "model" / "train.py").is_file()
+    assert (dags / "scones-programs" / "monitor" / "report.py").is_file()
+    assert not "scones-programs".isidentifier(), "no import statement can reach the program sources"
+    library = {p.relative_to(dags / "include").as_posix() for p in (dags / "include").rglob("*.py")}
+    assert not [name for name in library if name.startswith("runtime/local/")]
+    assert "runtime/aws/jobs.py" in library
+    assert not (dags / "include" / "model").exists() and not (dags / "devtools").exists()
 
 
 def test_plugins_zip_has_the_plugins_at_its_root(bundle):
