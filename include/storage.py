@@ -63,6 +63,18 @@ class ObjectStore(Protocol):
     def download_file(self, uri: str, path: Path) -> None: ...
     def upload_file(self, path: Path, uri: str) -> None: ...
 
+    def put_if_absent(self, uri: str, data: bytes) -> bool:
+        """Create the object only if none exists (S3 ``If-None-Match: *``); ``False`` when one does."""
+        ...
+
+    def get_with_version(self, uri: str) -> tuple[bytes, str]:
+        """The object's bytes and a version token (its ETag) for :meth:`put_if_version`."""
+        ...
+
+    def put_if_version(self, uri: str, data: bytes, version: str) -> bool:
+        """Replace the object only if it is still at ``version`` (S3 ``If-Match``); ``False`` otherwise."""
+        ...
+
 
 def relative_key(prefix_uri: str, object_uri: str) -> str:
     """The part of ``object_uri`` below ``prefix_uri``."""

@@ -10,6 +10,8 @@ from include.settings import Settings
 from include.storage import ObjectInfo, ObjectNotFoundError, S3Uri
 
 MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+# 412: the condition failed; 409: a concurrent conditional write to the same key won the race.
+LOST_CONDITION_CODES = frozenset({"412", "PreconditionFailed", "409", "ConditionalRequestConflict"})
 
 
 def s3_object_store(settings: Settings) -> S3ObjectStore:
@@ -34,6 +36,31 @@ class S3ObjectStore:
     def put_bytes(self, uri: str, data: bytes) -> None:
         parsed = S3Uri.parse(uri)
         self.client.put_object(Bucket=parsed.bucket, Key=parsed.key, Body=data)
+
+    def _conditional_put(self, uri: str, data: bytes, **condition: str) -> bool:
+        parsed = S3Uri.parse(uri)
+        try:
+            self.client.put_object(Bucket=parsed.bucket, Key=parsed.key, Body=data, **condition)
+        except self.client.exceptions.ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in LOST_CONDITION_CODES or (condition.get("IfMatch") and code in MISSING_CODES):
+                return False
+            raise
+        return True
+
+    def put_if_absent(self, uri: str, data: bytes) -> bool:
+        return self._conditional_put(uri, data, IfNoneMatch="*")
+
+    def get_with_version(self, uri: str) -> tuple[bytes, str]:
+        parsed = S3Uri.parse(uri)
+        try:
+            response = self.client.get_object(Bucket=parsed.bucket, Key=parsed.key)
+        except self.client.exceptions.NoSuchKey as exc:
+            raise ObjectNotFoundError(f"no object at {uri}") from exc
+        return response["Body"].read(), response["ETag"].strip('"')
+
+    def put_if_version(self, uri: str, data: bytes, version: str) -> bool:
+        return self._conditional_put(uri, data, IfMatch=f'"{version.strip(chr(34))}"')
 
     def exists(self, uri: str) -> bool:
         parsed = S3Uri.parse(uri)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,6 +91,46 @@ class LocalObjectStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, path)
 
+    def _write_aside(self, path: Path, data: bytes) -> str:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return tmp
+
+    @contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        """One writer at a time for ``path``, across processes (lock files live outside every bucket)."""
+        locks = self.root / ".work" / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        lock = locks / hashlib.sha256(str(path).encode()).hexdigest()
+        with lock.open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def put_if_absent(self, uri: str, data: bytes) -> bool:
+        path = self.path_for(uri)
+        tmp = self._write_aside(path, data)
+        try:
+            os.link(tmp, path)  # atomic: fails if the name exists, whoever wrote it
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        return True
+
+    def get_with_version(self, uri: str) -> tuple[bytes, str]:
+        data = self.get_bytes(uri)
+        return data, _etag(data)
+
+    def put_if_version(self, uri: str, data: bytes, version: str) -> bool:
+        path = self.path_for(uri)
+        with self._locked(path):
+            if not path.is_file() or _etag(path.read_bytes()) != version.strip('"'):
+                return False
+            os.replace(self._write_aside(path, data), path)
+        return True
+
     def upload_file(self, path: Path, uri: str) -> None:
         target = self.path_for(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -94,3 +138,8 @@ class LocalObjectStore:
         os.close(fd)
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)
+
+
+def _etag(data: bytes) -> str:
+    """What S3 answers as the ETag of a single-part object: the hex MD5 of its bytes."""
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()

@@ -1,0 +1,82 @@
+"""The object store's contract, held by both implementations: S3 on disk, and S3 itself (under moto).
+
+Callers are written against the protocol, so both stores raise its errors and honour its conditional
+writes the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from include.runtime.aws.store import S3ObjectStore
+from include.runtime.local.store import LocalObjectStore
+from include.storage import ObjectNotFoundError, ObjectStore
+
+BUCKET = "scones-contract"
+URI = f"s3://{BUCKET}/monitoring/claims/20260301T1000.json"
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    if request.param == "local":
+        yield LocalObjectStore(tmp_path / "root")
+        return
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield S3ObjectStore(client)
+
+
+def test_missing_objects_raise_the_protocols_error(store: ObjectStore, tmp_path: Path):
+    with pytest.raises(ObjectNotFoundError):
+        store.get_bytes(URI)
+    with pytest.raises(ObjectNotFoundError):
+        store.download_file(URI, tmp_path / "copy.json")
+    with pytest.raises(ObjectNotFoundError):
+        store.get_with_version(URI)
+    assert store.exists(URI) is False
+
+
+def test_put_if_absent_creates_once(store: ObjectStore):
+    assert store.put_if_absent(URI, b"first") is True
+    assert store.put_if_absent(URI, b"second") is False
+    assert store.get_bytes(URI) == b"first"
+
+
+def test_concurrent_creators_have_exactly_one_winner(store: ObjectStore):
+    outcomes: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def claim(index: int) -> None:
+        barrier.wait(timeout=10)
+        outcomes.append(store.put_if_absent(URI, f"claim {index}".encode()))
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == [False] * 7 + [True]
+    assert store.get_bytes(URI).startswith(b"claim ")
+
+
+def test_put_if_version_replaces_only_an_unchanged_object(store: ObjectStore):
+    store.put_bytes(URI, b"v1")
+    data, version = store.get_with_version(URI)
+    assert data == b"v1"
+    assert store.put_if_version(URI, b"v2", version) is True
+    assert store.put_if_version(URI, b"v3", version) is False, "a stale version must lose"
+    assert store.get_bytes(URI) == b"v2"
+    _, current = store.get_with_version(URI)
+    assert current != version
+
+
+def test_put_if_version_of_a_missing_object_fails(store: ObjectStore):
+    assert store.put_if_version(URI, b"x", "0" * 32) is False
+    assert store.exists(URI) is False
