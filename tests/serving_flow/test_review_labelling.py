@@ -22,6 +22,7 @@ from include.review import (
 from include.runtime.aws.store import S3ObjectStore
 from include.runtime.local.store import LocalObjectStore
 from include.storage import ObjectStore
+from include.workflows.ingest import has_labelled_photos
 
 QUEUED = "review/20260301T1000/2026/03/01/10/blurry.png"
 
@@ -69,6 +70,7 @@ def test_not_a_vehicle_goes_to_its_own_prefix_outside_what_ingest_reads(settings
     assert target == settings.s3_uri("incoming/not-a-vehicle/20260301T1000-2026-03-01-10-blurry.png")
     assert store.get_bytes(target) == b"photo"
     assert store.list(settings.s3_uri("incoming/labelled/")) == []
+    assert not has_labelled_photos(settings, store), "ingest sees no labelled photo"
 
 
 def test_who_labelled_when_and_how_is_recorded_next_to_the_queued_photo(settings, store):
