@@ -1,4 +1,4 @@
-"""Command line: ``python -m devtools.cli demo|airflow``."""
+"""Command line: ``python -m devtools.cli demo|airflow|label``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 
 from devtools.demo import DEMO_HOME, demo_environment, say, synthetic_archive
 from devtools.local_airflow import LocalAirflow
+from include.review import LABELS
 from include.settings import get_settings
 
 
@@ -36,7 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     ui.add_argument("--port", type=int, default=8080)
     label = commands.add_parser("label", help="label a photo from the review queue so training learns from it")
     label.add_argument("photo", help="review-queue key or s3:// URI of the photo")
-    label.add_argument("vehicle", choices=["bicycle", "motorcycle"])
+    label.add_argument("label", choices=LABELS, help="not-a-vehicle keeps the photo out of training")
+    label.add_argument("--reviewer", default=None, help="who is labelling (default: the login name)")
+    label.add_argument("--relabel", action="store_true", help="replace another reviewer's label")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from devtools.demo import run_demo
@@ -47,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "label":
         from include.review import main as label_main
 
-        raise SystemExit(label_main([args.photo, args.vehicle]))
+        options = [*(["--reviewer", args.reviewer] if args.reviewer else []), *(["--relabel"] if args.relabel else [])]
+        raise SystemExit(label_main([args.photo, args.label, *options]))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Any
 from devtools.local_airflow import LocalAirflow
 from include.runtime.local.store import LocalObjectStore
 from include.settings import PROJECT_ROOT, Settings, load_settings
+from include.web.links import UI_ROUTE
 
 DEMO_HOME = PROJECT_ROOT / ".airflow"
 TRUTHS = "labels.json"
@@ -76,10 +77,12 @@ def demo_environment(archive: Path, md5: str, scale: DemoScale = DemoScale()) ->
 class Lifecycle:
     """Drives the DAGs through the REST API and plays the roles around them (couriers, reviewers)."""
 
-    def __init__(self, airflow: LocalAirflow, settings: Settings, scale: DemoScale) -> None:
+    def __init__(self, airflow: LocalAirflow, settings: Settings, scale: DemoScale,
+                 review_by_hand: bool = False) -> None:
         self.airflow = airflow
         self.settings = settings
         self.scale = scale
+        self.review_by_hand = review_by_hand
         self.store = LocalObjectStore(settings.data_root)
         self.summary: dict[str, Any] = {}
 
@@ -265,10 +268,14 @@ class Lifecycle:
         drift_started = datetime.now(UTC)
         normal_decision = self.monitor(normal_started, drift_started)
         routing, truths = self.classify(yesterday.replace(hour=10), scale.drifted_photos, seed=2, drift="night")
-        reviewed = self.label_review_queue(routing["review_queue"], truths)
         extra = self.label_directly(scale.extra_labelled_drifted, seed=3, drift="night")
-        say(f"reviewers labelled {reviewed} photos from the review queue (`label PHOTO CLASS`) "
-            f"and {extra} more night-time photos by hand")
+        if self.review_by_hand:
+            say(f"{len(routing['review_queue'])} night photos wait in the review queue for you: "
+                f"{self.airflow.url}/plugin/{UI_ROUTE}; {extra} more night-time photos were labelled by hand")
+        else:
+            reviewed = self.label_review_queue(routing["review_queue"], truths)
+            say(f"reviewers labelled {reviewed} photos from the review queue (`label PHOTO CLASS`) "
+                f"and {extra} more night-time photos by hand")
         self.ingest("with the labelled night-time photos")
 
         known_trains = {r["dag_run_id"] for r in self.airflow.runs("scones_train")}
@@ -303,10 +310,11 @@ def run_demo(keep_running: bool = False, scale: DemoScale = DemoScale(), home: P
     airflow.start()
     try:
         say(f"Airflow is up at {airflow.url}")
-        result = Lifecycle(airflow, settings, scale).story()
+        result = Lifecycle(airflow, settings, scale, review_by_hand=keep_running).story()
         say(f"lifecycle finished in {time.monotonic() - started:.0f} s; data under {settings.data_root}")
         if keep_running:
-            say(f"Airflow keeps running at {airflow.url} — Ctrl-C stops it")
+            say(f"Airflow keeps running at {airflow.url} — Ctrl-C stops it. Label the night photos in the review "
+                f"queue ({airflow.url}/plugin/{UI_ROUTE}), then trigger scones_ingest to learn from them")
             while True:
                 time.sleep(3600)
         return result

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+APPROVED = "Approved"
+REJECTED = "Rejected"
+PENDING = "PendingManualApproval"
+APPROVAL_STATUSES = (APPROVED, REJECTED, PENDING)
+
 
 @runtime_checkable
 class ModelRegistry(Protocol):
@@ -17,6 +22,12 @@ class ModelRegistry(Protocol):
     def find_by_run_key(self, run_key: str) -> dict | None: ...
     def latest_approved(self) -> dict | None: ...
     def describe(self, arn: str) -> dict: ...
+
+    # Approval decisions (the human-in-the-loop step): an UpdateModelPackage request, see
+    # include.builders.registry.approval_update_request.
+    def update_approval(self, request: dict) -> dict:
+        """Apply an approval update (status, who decided, when, why); returns the updated version record."""
+        ...
 
 
 class ModelVersionNotFoundError(LookupError):

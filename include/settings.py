@@ -52,6 +52,7 @@ class Prefixes(_Section):
     monitoring: str
     routing: str
     review: str
+    not_a_vehicle: str
 
     @field_validator("*")
     @classmethod
@@ -155,6 +156,14 @@ class Gate(_Section):
 class Registry(_Section):
     model_package_group: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     approval_status: Literal["Approved", "PendingManualApproval"]
+    approval_timeout_hours: float = Field(gt=0)
+    watch_schedule: Schedule
+
+
+class Review(_Section):
+    queue_order: Literal["oldest_first", "newest_first"]
+    page_size: int = Field(ge=1, le=200)
+    thumbnail_pixels: int = Field(ge=32, le=1024)
 
 
 class Deploy(_Section):
@@ -222,6 +231,7 @@ class Settings(_Section):
     tuning: Tuning
     gate: Gate
     registry: Registry
+    review: Review
     deploy: Deploy
     inference: Inference
     monitor: Monitor

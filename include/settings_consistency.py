@@ -56,11 +56,23 @@ def _parallel_trials_within_the_budget(settings: Settings) -> str | None:
     return None
 
 
+def _not_a_vehicle_stays_out_of_ingest(settings: Settings) -> str | None:
+    prefixes = settings.prefixes
+    for reader in ("incoming_labelled", "incoming_photos", "review"):
+        read = getattr(prefixes, reader)
+        if f"{prefixes.not_a_vehicle}/".startswith(f"{read}/") or f"{read}/".startswith(f"{prefixes.not_a_vehicle}/"):
+            return (f"{named('prefixes.not_a_vehicle')} = {prefixes.not_a_vehicle!r} overlaps "
+                    f"{named('prefixes.' + reader)} = {read!r}: photos marked 'not a vehicle' need a prefix of their "
+                    "own, or ingest would learn from them, inference classify them again, or the queue show them")
+    return None
+
+
 CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _model_monitor_needs_a_real_time_endpoint,
     _spot_wait_covers_the_runtime,
     _grid_tunes_categorical_ranges_only,
     _parallel_trials_within_the_budget,
+    _not_a_vehicle_stays_out_of_ingest,
 )
 
 

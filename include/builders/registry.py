@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from include.builders.common import framework_image_uri
+from include.registry import APPROVAL_STATUSES
 from include.run_keys import RUN_KEY_PROPERTY
 from include.settings import Settings
 
 IMAGE_CONTENT_TYPES = ["image/png", "image/jpeg", "application/x-image"]
+
+
+APPROVAL_BY = "scones:approval-by"
+APPROVAL_AT = "scones:approval-at"
+APPROVAL_VIA = "scones:approval-via"
+APPROVAL_DESCRIPTION_MAX = 1024
+_METADATA_UNSAFE = re.compile(r"[^\w .:/=+\-@]")
+
+
+class UnknownApprovalStatusError(ValueError):
+    """The status is not one SageMaker's ModelApprovalStatus admits."""
+
+
+def metadata_text(text: str) -> str:
+    """A CustomerMetadataProperties value: only letters, digits, spaces and ``_.:/=+-@``, at most 256 characters."""
+    return _METADATA_UNSAFE.sub("_", text)[:256] or "_"
 
 
 def metadata_value(values: dict) -> str:
@@ -58,4 +76,29 @@ def model_package_request(
                                                          "S3Uri": evaluation_uri}}},
         "CustomerMetadataProperties": metadata,
         "Tags": [{"Key": "project", "Value": "scones-mlops"}, {"Key": RUN_KEY_PROPERTY, "Value": run_key}],
+    }
+
+
+def approval_update_request(record: dict, status: str, *, reviewer: str, at: datetime, via: str,
+                            note: str = "") -> dict:
+    """UpdateModelPackage: the new status, the reviewer's note, and who decided when and where.
+
+    The metadata goes in whole (the record's own plus the decision), so the update reads the same whether
+    the registry merges CustomerMetadataProperties or replaces them.
+    """
+    if status not in APPROVAL_STATUSES:
+        raise UnknownApprovalStatusError(
+            f"unknown approval status {status!r}: use one of {', '.join(APPROVAL_STATUSES)}")
+    description = note.strip() or f"{status} by {reviewer} ({via})"
+    metadata = {
+        **record.get("CustomerMetadataProperties", {}),
+        APPROVAL_BY: metadata_text(reviewer),
+        APPROVAL_AT: metadata_text(at.isoformat()),
+        APPROVAL_VIA: metadata_text(via),
+    }
+    return {
+        "ModelPackageArn": record["ModelPackageArn"],
+        "ModelApprovalStatus": status,
+        "ApprovalDescription": description[:APPROVAL_DESCRIPTION_MAX],
+        "CustomerMetadataProperties": metadata,
     }

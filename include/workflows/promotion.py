@@ -1,4 +1,4 @@
-"""The tail both training workflows share: evaluate, gate, register, baseline, announce.
+"""The tail both training workflows share: evaluate, gate, register, baseline, approve, announce.
 
 ``promote_model`` adds those tasks to the DAG being defined, so ``scones_train`` and
 ``scones_tune`` run the same promotion logic, written once.
@@ -6,15 +6,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import task, task_group
+from airflow.sdk import TriggerRule, task, task_group
 
 from include import runtime
 from include.assets import APPROVED_MODEL
+from include.registry import APPROVED, PENDING
 from include.run_keys import job_name, run_key_from_context
 from include.settings import get_settings
-from include.workflows import training
+from include.workflows import approval, training
 
 
 def model_key(prefix: str, context: dict[str, Any]) -> str:
@@ -23,7 +25,7 @@ def model_key(prefix: str, context: dict[str, Any]) -> str:
 
 
 def promote_model(candidate: Any, prefix: str) -> Any:
-    """Wire evaluation → gate → registration → baseline → approved-model Asset after ``candidate``.
+    """Wire evaluation → gate → registration → baseline → approval → approved-model Asset after ``candidate``.
 
     ``candidate`` is an XComArg of ``{"model_url", "training_job_name", "hyperparameters", "partition"}``.
     """
@@ -68,26 +70,82 @@ def promote_model(candidate: Any, prefix: str) -> Any:
             return training.build_baseline_request(settings, store, run_key=key, job_name=job_name("baseline", key),
                                                    evaluation_uri=evaluation_uri)
 
-        @task.short_circuit
-        def is_approved(version: dict) -> bool:
-            if version["approval_status"] != "Approved":
-                print(f"model version {version['version']} is {version['approval_status']}: "
-                      "deployment waits for its approval in the registry")
-            return version["approval_status"] == "Approved"
-
-        @task(outlets=[APPROVED_MODEL])
-        def announce_approved_model(version: dict, **context) -> dict:
-            settings = get_settings()
-            announcement = {**version, "baseline": training.baseline_uri(settings, model_key(prefix, context))}
-            context["outlet_events"][APPROVED_MODEL].extra = announcement
-            return announcement
-
         evaluation = runtime.processing_job(task_id="evaluate", config=build_evaluation_request(candidate))
         version = register_model(candidate, evaluation.output)
         passes_quality_gate(evaluation.output) >> version
         baseline_request = build_baseline_request(evaluation.output)
         version >> baseline_request
         baseline = runtime.processing_job(task_id="baseline", config=baseline_request)
-        [baseline, is_approved(version)] >> announce_approved_model(version)
+        approve_then_announce(version, evaluation.output, after=baseline)
 
     return promote(candidate)
+
+
+def approve_then_announce(version: Any, evaluation_result: Any, *, after: Any,
+                          response_timeout: timedelta | None = None) -> Any:
+    """Wire the approval after ``after``: a version registered Approved is announced at once; a pending one
+    waits for a reviewer (:mod:`include.workflows.approval`) and is announced only if approved.
+
+    ``version`` is an XComArg of the registration summary; ``response_timeout`` defaults to
+    ``registry.approval_timeout_hours``. Returns the announcement task.
+    """
+    settings = get_settings()
+    timeout = response_timeout or timedelta(hours=settings.registry.approval_timeout_hours)
+
+    @task
+    def approved_at_registration(version: dict) -> dict:
+        print(f"model version {version['version']} was registered {APPROVED} (registry.approval_status)")
+        return version
+
+    @task(multiple_outputs=True)
+    def describe_for_review(version: dict, evaluation_result: dict) -> dict:
+        settings = get_settings()
+        return approval.review_request(settings, runtime.object_store(settings), runtime.model_registry(settings),
+                                       version=version, evaluation_result=evaluation_result)
+
+    @task
+    def record_review_decision(version: dict, review: dict, **context) -> dict:
+        settings = get_settings()
+        run = context["dag_run"]
+        return approval.record_decision(runtime.model_registry(settings), runtime.alerts(settings), version=version,
+                                        review=review, via=f"Airflow {run.dag_id} run {run.run_id}",
+                                        timeout_hours=timeout.total_seconds() / 3600)
+
+    @task.short_circuit
+    def approved_by_reviewer(decision: dict) -> bool:
+        if decision["approval_status"] != APPROVED:
+            print(f"model version {decision['version']} is {decision['approval_status']}: not deployed")
+        return decision["approval_status"] == APPROVED
+
+    @task(outlets=[APPROVED_MODEL], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def announce_approved_model(version: dict, **context) -> dict:
+        settings = get_settings()
+        record = runtime.model_registry(settings).describe(version["model_package_arn"])
+        announcement = approval.announcement(settings, record)
+        context["outlet_events"][APPROVED_MODEL].extra = announcement
+        return announcement
+
+    automatic = approved_at_registration(version)
+    summary = describe_for_review(version, evaluation_result)
+    review = approval.ModelApprovalRequest(
+        task_id="review_model_version", subject=summary["subject"], body=summary["body"],
+        response_timeout=timeout, notifiers=[approval.ApprovalRequestedAlert()])
+    summary >> review
+
+    @task.branch
+    def choose_approval_path(version: dict) -> list[str]:
+        """Registered Approved → announce; PendingManualApproval → ask a reviewer; Rejected → nothing to do."""
+        status = version["approval_status"]
+        if status == APPROVED:
+            return [automatic.operator.task_id]
+        if status == PENDING:
+            return [summary.operator.task_id]
+        print(f"model version {version['version']} is {status}: nothing to approve or deploy")
+        return []
+
+    path = choose_approval_path(version)
+    after >> path >> [automatic, summary]
+    decision = record_review_decision(version, review.output)
+    announce = announce_approved_model(version)
+    [automatic, approved_by_reviewer(decision)] >> announce
+    return announce

@@ -42,7 +42,9 @@ SAGEMAKER_TRIGGER = "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTr
 UNTIL_GATE = ["choose_dataset", "build_training_job_request", "train", "describe_trained_candidate",
               "promote.build_evaluation_request", "promote.evaluate", "promote.passes_quality_gate"]
 AFTER_GATE = ["promote.register_model", "promote.build_baseline_request", "promote.baseline",
-              "promote.is_approved", "promote.announce_approved_model"]
+              "promote.choose_approval_path", "promote.approved_at_registration", "promote.announce_approved_model"]
+REVIEW_PATH = ["promote.describe_for_review", "promote.review_model_version", "promote.record_review_decision",
+               "promote.approved_by_reviewer"]
 PASSING = "tests.aws.train_scenario:install"
 FAILING_GATE = "tests.aws.train_scenario:install_failing_gate"
 
@@ -89,7 +91,8 @@ def approved_model_events(run: DagRunResult) -> list[dict[str, Any]]:
 
 def test_first_run_succeeds_in_every_task(train_runs: TrainRuns) -> None:
     run = train_runs.first
-    assert run.task_states == dict.fromkeys(UNTIL_GATE + AFTER_GATE, "success"), run.log_tail()
+    assert run.task_states == {**dict.fromkeys(UNTIL_GATE + AFTER_GATE, "success"),
+                               **dict.fromkeys(REVIEW_PATH, "skipped")}, run.log_tail()
     assert run.dag_run_state == "success", run.log_tail()
     assert (run.run_type, run.run_id) == ("manual", RUN_ID)
 
@@ -206,7 +209,8 @@ def test_approved_model_asset_event_is_emitted(train_runs: TrainRuns) -> None:
 
 def test_same_run_again_reuses_its_finished_jobs(train_runs: TrainRuns) -> None:
     run = train_runs.again
-    assert run.task_states == dict.fromkeys(UNTIL_GATE + AFTER_GATE, "success"), run.log_tail()
+    assert run.task_states == {**dict.fromkeys(UNTIL_GATE + AFTER_GATE, "success"),
+                               **dict.fromkeys(REVIEW_PATH, "skipped")}, run.log_tail()
     for operation in ("CreateTrainingJob", "CreateProcessingJob", "CreateModelPackage", "CreateModelPackageGroup"):
         assert run.calls("sagemaker", operation) == [], operation
     assert run.triggers == []
@@ -226,7 +230,7 @@ def test_registry_holds_one_version_per_passing_run(train_runs: TrainRuns) -> No
 
 def test_failed_gate_skips_promotion_and_the_run_succeeds(train_runs: TrainRuns) -> None:
     run = train_runs.gate_failure
-    expected = {**dict.fromkeys(UNTIL_GATE, "success"), **dict.fromkeys(AFTER_GATE, "skipped")}
+    expected = {**dict.fromkeys(UNTIL_GATE, "success"), **dict.fromkeys(AFTER_GATE + REVIEW_PATH, "skipped")}
     assert run.task_states == expected, run.log_tail()
     assert run.dag_run_state == "success", run.log_tail()
     assert "quality gate FAILED: accuracy 0.6000 is below the floor 0.8000" in run.log_path.read_text()

@@ -39,7 +39,9 @@ SAGEMAKER_TRIGGER = "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTr
 TASKS = ["choose_dataset", "build_tuning_job_request", "tune", "describe_best_training_job",
          "promote.build_evaluation_request", "promote.evaluate", "promote.passes_quality_gate",
          "promote.register_model", "promote.build_baseline_request", "promote.baseline",
-         "promote.is_approved", "promote.announce_approved_model"]
+         "promote.choose_approval_path", "promote.approved_at_registration", "promote.announce_approved_model"]
+REVIEW_PATH = ["promote.describe_for_review", "promote.review_model_version", "promote.record_review_decision",
+               "promote.approved_by_reviewer"]
 SCENARIO = "tests.aws.tune_scenario:install"
 TUNED = {"learning-rate", "dropout", "width", "augment"}
 PARAMETER_RANGES = {
@@ -81,7 +83,8 @@ def only_request(run: DagRunResult, operation: str) -> dict[str, Any]:
 
 def test_tune_run_succeeds_in_every_task(tune_run: TuneRun) -> None:
     run = tune_run.run
-    assert run.task_states == dict.fromkeys(TASKS, "success"), run.log_tail()
+    assert run.task_states == {**dict.fromkeys(TASKS, "success"), **dict.fromkeys(REVIEW_PATH, "skipped")}, \
+        run.log_tail()
     assert run.dag_run_state == "success", run.log_tail()
     assert (run.run_type, run.run_id) == ("manual", RUN_ID)
 
@@ -157,7 +160,8 @@ def test_registered_version_records_the_best_job(tune_run: TuneRun) -> None:
 
 def test_same_run_again_reuses_the_finished_tuning_job(tune_run: TuneRun) -> None:
     run = tune_run.again
-    assert run.task_states == dict.fromkeys(TASKS, "success"), run.log_tail()
+    assert run.task_states == {**dict.fromkeys(TASKS, "success"), **dict.fromkeys(REVIEW_PATH, "skipped")}, \
+        run.log_tail()
     for operation in ("CreateHyperParameterTuningJob", "CreateProcessingJob", "CreateModelPackage"):
         assert run.calls("sagemaker", operation) == [], operation
     assert run.triggers == []

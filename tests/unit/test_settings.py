@@ -57,6 +57,9 @@ def test_schedule_can_be_switched_off():
     ({"SCONES_TUNING__STRATEGY": "Grid"}, "SCONES_TUNING__STRATEGY", "SCONES_TUNING__CONTINUOUS"),
     ({"SCONES_TUNING__MAX_PARALLEL_JOBS": "9", "SCONES_TUNING__MAX_JOBS": "3"},
      "SCONES_TUNING__MAX_PARALLEL_JOBS", "SCONES_TUNING__MAX_JOBS"),
+    ({"SCONES_PREFIXES__NOT_A_VEHICLE": "incoming/labelled/not-a-vehicle"},
+     "SCONES_PREFIXES__NOT_A_VEHICLE", "SCONES_PREFIXES__INCOMING_LABELLED"),
+    ({"SCONES_PREFIXES__NOT_A_VEHICLE": "review"}, "SCONES_PREFIXES__NOT_A_VEHICLE", "SCONES_PREFIXES__REVIEW"),
 ])
 def test_impossible_combinations_are_refused_naming_both_settings(environ, first, second):
     with pytest.raises(SettingsError, match="can't work together") as error:
@@ -70,3 +73,15 @@ def test_each_half_of_an_impossible_combination_loads_alone():
     grid = load_settings(environ={"SCONES_TUNING__STRATEGY": "Grid", "SCONES_TUNING__CONTINUOUS": "[]",
                                   "SCONES_TUNING__INTEGER": "[]"})
     assert grid.tuning.strategy == "Grid"
+
+
+def test_human_review_settings_load_with_their_defaults():
+    settings = load_settings(environ={})
+    assert (settings.review.queue_order, settings.review.page_size) == ("oldest_first", 24)
+    assert settings.registry.approval_timeout_hours > 0 and settings.registry.watch_schedule
+    assert settings.prefixes.not_a_vehicle == "incoming/not-a-vehicle"
+
+
+def test_an_unknown_queue_order_names_its_setting():
+    with pytest.raises(SettingsError, match="SCONES_REVIEW__QUEUE_ORDER"):
+        load_settings(environ={"SCONES_REVIEW__QUEUE_ORDER": "random"})

@@ -63,3 +63,10 @@ class SageMakerModelRegistry:
 
     def describe(self, arn: str) -> dict:
         return self.client.describe_model_package(ModelPackageName=arn)
+
+    # --- approval decisions ---------------------------------------------------------------
+
+    def update_approval(self, request: dict) -> dict:
+        """UpdateModelPackage, then the version as SageMaker now describes it."""
+        self.client.update_model_package(**request)
+        return self.describe(request["ModelPackageArn"])

@@ -66,3 +66,21 @@ class LocalModelRegistry:
             if record["ModelPackageArn"] == arn:
                 return record
         raise ModelVersionNotFoundError(f"no model version {arn} in group {self.group}")
+
+    # --- approval decisions ---------------------------------------------------------------
+
+    def update_approval(self, request: dict) -> dict:
+        """UpdateModelPackage on the record: status, description and metadata replaced, modification time set."""
+        with self._locked():
+            record = self.describe(request["ModelPackageArn"])
+            updated = {
+                **record,
+                "ModelApprovalStatus": request["ModelApprovalStatus"],
+                "ApprovalDescription": request.get("ApprovalDescription", record.get("ApprovalDescription", "")),
+                "CustomerMetadataProperties": request.get("CustomerMetadataProperties",
+                                                          record.get("CustomerMetadataProperties", {})),
+                "LastModifiedTime": datetime.now(UTC).isoformat(),
+            }
+            self.store.put_bytes(f"{self.prefix}{record['ModelPackageVersion']:06d}.json",
+                                 json.dumps(updated, indent=2).encode())
+            return updated

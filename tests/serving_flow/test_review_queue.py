@@ -1,0 +1,93 @@
+"""The review queue reviewers see: waiting photos only, oldest first, paged, each with why it was queued."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from include.review import label_photo
+from include.review_queue import PhotoKeyRefusedError, queue_page, servable_photo_uri, waiting_photos
+from include.runtime.local.store import LocalObjectStore
+from include.settings import get_settings
+
+NOTE = {"courier_photo": "s3://scones-mlops/incoming/photos/2026/03/01/10/a.png", "execution": "20260301T1000-a-1",
+        "confidence": 0.61, "inferences": [0.61, 0.39],
+        "reason": "LowConfidenceError: confidence 0.6100 for bicycle is below CONFIDENCE_THRESHOLD=0.93"}
+
+
+def queue(settings, store, key: str, note: dict | None = None) -> str:
+    store.put_bytes(settings.s3_uri(key), b"photo")
+    if note is not None:
+        store.put_bytes(settings.s3_uri(key) + ".json", json.dumps(note).encode())
+    return key
+
+
+@pytest.fixture
+def store(settings) -> LocalObjectStore:
+    return LocalObjectStore(settings.data_root)
+
+
+def test_waiting_photos_are_listed_oldest_interval_first_without_labelled_ones(settings, store):
+    late = queue(settings, store, "review/20260301T1100/2026/03/01/11/late.png", NOTE)
+    early = queue(settings, store, "review/20260301T0900/2026/03/01/09/early.png", NOTE)
+    done = queue(settings, store, "review/20260301T1000/2026/03/01/10/done.png", NOTE)
+    label_photo(settings, store, done, "bicycle", reviewer="alice")
+    assert [photo.key for photo in waiting_photos(settings, store)] == [early, late]
+
+
+def test_the_order_is_a_setting(settings, store, monkeypatch):
+    late = queue(settings, store, "review/20260301T1100/2026/03/01/11/late.png")
+    early = queue(settings, store, "review/20260301T0900/2026/03/01/09/early.png")
+    monkeypatch.setenv("SCONES_REVIEW__QUEUE_ORDER", "newest_first")
+    get_settings.cache_clear()
+    assert [photo.key for photo in waiting_photos(get_settings(), store)] == [late, early]
+
+
+def test_a_page_shows_the_interval_probabilities_and_why_the_photo_was_queued(settings, store):
+    queue(settings, store, "review/20260301T1000/2026/03/01/10/a.png", NOTE)
+    page = queue_page(settings, store).as_dict()
+    assert (page["total"], page["pages"], page["order"]) == (1, 1, "oldest_first")
+    photo = page["photos"][0]
+    assert (photo["interval_start"], photo["interval_end"]) == ("2026-03-01T10:00:00+00:00",
+                                                                "2026-03-01T11:00:00+00:00")
+    assert photo["probabilities"] == {"bicycle": 0.61, "motorcycle": 0.39}
+    assert photo["reason"].startswith("LowConfidenceError") and photo["run_key"] == "20260301T1000"
+
+
+def test_pages_hold_the_configured_number_of_photos(settings, store, monkeypatch):
+    for hour in range(5):
+        queue(settings, store, f"review/20260301T{hour:02d}00/2026/03/01/{hour:02d}/p.png")
+    monkeypatch.setenv("SCONES_REVIEW__PAGE_SIZE", "2")
+    get_settings.cache_clear()
+    pages = [queue_page(get_settings(), store, number) for number in (1, 2, 3)]
+    assert [[p.path[:13] for p in page.photos] for page in pages] == [
+        ["2026/03/01/00", "2026/03/01/01"], ["2026/03/01/02", "2026/03/01/03"], ["2026/03/01/04"]]
+    assert pages[0].pages == 3
+
+
+def test_a_photo_without_a_note_or_an_hour_folder_is_still_listed(settings, store):
+    key = queue(settings, store, "review/manual-run-1/loose.png")
+    (photo,) = queue_page(settings, store).photos
+    assert (photo.key, photo.interval_start, photo.note, photo.probabilities) == (key, None, {}, {})
+    assert photo.queued_at <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("key", [
+    "review/20260301T1000/2026/03/01/10/a.png",
+    "datacapture/scones-vehicle-classifier/AllTraffic/2026/03/01/10/photo.jpg",
+])
+def test_photos_in_the_review_and_capture_prefixes_are_servable(settings, key):
+    assert servable_photo_uri(settings, key) == settings.s3_uri(key)
+
+
+@pytest.mark.parametrize("key", [
+    "", "models/train-a/evaluation/evaluation.json", "/review/a.png", "review/../models/x.png",
+    "review/./a.png", "review//a.png", "review/a/..", "reviewer/a.png", "review", "s3://other/review/a.png",
+    "review\\..\\models\\x.png", "review/a.png\x00.png", "datacapture/../registry/x.png",
+    "review/20260301T1000/a.png.json", "review/20260301T1000/a.png.label.json", "datacapture/x/y.jsonl",
+])
+def test_every_other_key_is_refused(settings, key):
+    with pytest.raises(PhotoKeyRefusedError):
+        servable_photo_uri(settings, key)
