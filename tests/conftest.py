@@ -12,6 +12,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+# Tests read no developer .env: the settings tests pass their own env_file.
+os.environ.setdefault("SCONES_ENV_FILE", "")
 os.environ.setdefault("SCONES_DATA_ROOT", str(Path(os.environ.get("TMPDIR", "/tmp")) / "scones-test-data"))
 
 
