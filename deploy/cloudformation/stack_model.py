@@ -9,6 +9,7 @@ generates a name of its own.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,12 @@ from deploy.cloudformation.cfn_template import load_template
 NO_VALUE = object()
 """``!Ref AWS::NoValue``: the property is left out."""
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    """The repository's template, read once (the model only reads it)."""
+    return load_template()
 
 
 class StackModelError(ValueError):
@@ -66,7 +73,7 @@ class StackModel:
     parameters: dict[str, str]
     account: str
     region: str
-    template: dict[str, Any] = field(default_factory=load_template)
+    template: dict[str, Any] = field(default_factory=_template)
     stack_name: str = "scones-mlops"
     partition: str = "aws"
 
