@@ -36,3 +36,14 @@ def settings(scones_env: dict[str, str]):
     from include.settings import get_settings
 
     return get_settings()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The IAM evaluations' counts per role, when the session evaluated any."""
+    import sys
+
+    report = sys.modules.get("tests.support.iam_report")
+    if report is not None and report.EVALUATIONS:
+        terminalreporter.section("IAM: every request checked against its role's policy in the template")
+        for line in report.summary_lines():
+            terminalreporter.write_line(line)
