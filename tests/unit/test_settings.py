@@ -129,7 +129,7 @@ def test_unbounded_numbers_are_refused(environ):
 def test_infinite_cooldown_in_the_file_is_refused(tmp_path: Path):
     path = tmp_path / "settings.toml"
     path.write_text(SETTINGS_FILE.read_text().replace("retrain_cooldown_hours = 24", "retrain_cooldown_hours = inf"))
-    with pytest.raises(SettingsError, match="monitor.retrain_cooldown_hours"):
+    with pytest.raises(SettingsError, match=r"monitor\.retrain_cooldown_hours"):
         load_settings(path, environ={})
 
 
