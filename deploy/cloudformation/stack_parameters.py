@@ -1,10 +1,10 @@
 """One source of truth with the stack: names flow from the settings into its parameters, ARNs flow back out.
 
-:func:`stack_parameters` derives every template parameter that names something the DAGs also name (bucket,
-endpoint, variant, state machine, rollback alarms, capture mode, limits, the MWAA environment) from the
-settings, so the stack is deployed with the names the code will use. The stack's ``SconesEnvironment``
-output carries every setting the stack decides (:data:`STACK_PROVIDED_SETTINGS`: the bucket, region and every
-ARN) for ``.env``.
+:func:`stack_parameters` derives every template parameter that names something the DAGs also name
+(bucket, endpoint, variant, state machine, rollback alarms, capture mode, limits, the MWAA environment,
+the framework images' registry in the region) from the settings, so the stack is deployed with the names
+the code will use. The stack's ``SconesEnvironment`` output carries every setting the stack decides
+(:data:`STACK_PROVIDED_SETTINGS`: the bucket, region and every ARN) for ``.env``.
 
 Usage: ``python -m deploy.cloudformation.stack_parameters [--out build/cloudformation]`` writes
 ``parameters.json`` (CreateStack's format) and ``parameter-overrides.txt`` (``Key=Value`` pairs for
@@ -19,6 +19,7 @@ import posixpath
 import sys
 from pathlib import Path
 
+from include.builders.common import framework_image_uri
 from include.code_bundle import PROGRAM_DIRS, source_digest
 from include.settings import PROJECT_ROOT, Settings, SettingsError, env_name, get_settings
 
@@ -85,6 +86,7 @@ def stack_parameters(settings: Settings, image_tag: str | None = None) -> dict[s
         "MwaaEnvironmentName": settings.mwaa.environment_name,
         "MwaaPrefix": posixpath.dirname(settings.mwaa.dags_prefix.strip("/")),
         "MwaaAirflowVersion": settings.mwaa.airflow_version,
+        "FrameworkImageRegistryAccount": framework_image_uri(settings, "training").split(".", 1)[0],
     }
 
 

@@ -20,8 +20,8 @@ BUCKET = f"scones-mlops-{ACCOUNT}-{REGION}"
 
 
 def simulated_stack(settings: Settings, image_tag: str | None = None) -> StackModel:
-    """The template deployed with the parameters ``settings`` decide, in :data:`ACCOUNT` and :data:`REGION`."""
-    return StackModel(stack_parameters(settings, image_tag=image_tag), ACCOUNT, REGION)
+    """The template deployed with the parameters ``settings`` decide, in :data:`ACCOUNT` and the settings' region."""
+    return StackModel(stack_parameters(settings, image_tag=image_tag), ACCOUNT, settings.region)
 
 
 def stack_environment(environ: Mapping[str, str] | None = None, image_tag: str | None = None) -> dict[str, str]:
