@@ -32,6 +32,8 @@ STACK_PROVIDED_SETTINGS = (
 )
 """Settings whose values the stack decides, carried by its ``SconesEnvironment`` output."""
 DEFAULT_OUT = PROJECT_ROOT / "build" / "cloudformation"
+EXAMPLE_BUCKET = "scones-mlops"
+"""The settings file's bucket name: an example, since bucket names are global."""
 
 
 class StackParameterError(ValueError):
@@ -49,6 +51,9 @@ def _named(dotted: str) -> str:
 
 def _problems(settings: Settings) -> list[str]:
     problems = []
+    if settings.bucket == EXAMPLE_BUCKET:
+        problems.append(f"{_named('bucket')} = {EXAMPLE_BUCKET!r} is the example name: bucket names are global, "
+                        "choose your own")
     for dotted, value in (("deploy.endpoint_name", settings.deploy.endpoint_name),
                           ("registry.model_package_group", settings.registry.model_package_group)):
         if not value.startswith(f"{NAME_PREFIX}-") or value != value.lower():

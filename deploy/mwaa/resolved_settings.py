@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from deploy.cloudformation.stack_parameters import EXAMPLE_BUCKET
 from include.settings import Settings, env_name, load_settings
 
 SAMPLE_ACCOUNT = "111122223333"
 """The account of the example ARNs in ``include/settings.toml``."""
-DEFAULT_BUCKET = "scones-mlops"
 LOCAL_DATA_ROOT = ".data"
 """The aws runtime never reads ``data_root``; the bundle keeps the relative default rather than this machine's path."""
 HEADER = (
@@ -55,8 +55,8 @@ def placeholder_problems(settings: Settings) -> list[str]:
         "SconesEnvironment output"
         for dotted, value in _leaves(settings.model_dump(mode="json")) if _mentions(value, SAMPLE_ACCOUNT)
     ]
-    if settings.bucket == DEFAULT_BUCKET:
-        problems.append(f"{_named('bucket')} = {DEFAULT_BUCKET!r} is the example bucket: set the stack's bucket "
+    if settings.bucket == EXAMPLE_BUCKET:
+        problems.append(f"{_named('bucket')} = {EXAMPLE_BUCKET!r} is the example bucket: set the stack's bucket "
                         "(SconesEnvironment output)")
     if settings.monitor.use_model_monitor and not settings.images.monitor_uri:
         problems.append(f"{_named('images.monitor_uri')} is empty but {_named('monitor.use_model_monitor')} is on: "

@@ -127,6 +127,7 @@ def test_an_empty_image_tag_leaves_the_analyzer_image_unset():
 
 
 @pytest.mark.parametrize(("environ", "setting"), [
+    ({"SCONES_BUCKET": "scones-mlops"}, "SCONES_BUCKET"),
     ({"SCONES_DEPLOY__ENDPOINT_NAME": "vehicles"}, "SCONES_DEPLOY__ENDPOINT_NAME"),
     ({"SCONES_REGISTRY__MODEL_PACKAGE_GROUP": "Scones-Models"}, "SCONES_REGISTRY__MODEL_PACKAGE_GROUP"),
     ({"SCONES_DEPLOY__ROLLBACK_ALARMS": '["only-one"]'}, "SCONES_DEPLOY__ROLLBACK_ALARMS"),

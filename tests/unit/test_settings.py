@@ -194,3 +194,8 @@ def test_the_shells_aws_variables_win_over_dotenv(tmp_path: Path):
                "AWS_PROFILE": "ops"}
     assert export_dotenv_aws_variables(environ) == {"AWS_DEFAULT_REGION": "eu-west-1"}
     assert environ["AWS_PROFILE"] == "ops"
+
+
+def test_the_env_example_loads_as_a_dotenv():
+    example = DOTENV_FILE.with_name(".env.example")
+    assert load_settings(environ={}, env_file=example).runtime == "local"
