@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import importlib.util
 import json
-from importlib import resources
+from pathlib import Path
 
-TABLE_PACKAGE = "cfnlint.data.AdditionalSpecs"
 TABLE_FILE = "Policies.json"
 
 
@@ -21,9 +21,17 @@ class UnknownActionError(KeyError):
     """An action IAM does not have (a typo, or a service prefix that is not IAM's)."""
 
 
+def table_path() -> Path:
+    """cfn-lint's table, found without importing cfn-lint (its import loads the whole linter)."""
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("cfn-lint is not installed: `make` installs it from requirements/lock.txt")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "AdditionalSpecs" / TABLE_FILE
+
+
 @functools.cache
 def _table() -> dict[str, dict]:
-    return json.loads((resources.files(TABLE_PACKAGE) / TABLE_FILE).read_text())
+    return json.loads(table_path().read_text())
 
 
 def _split(action: str) -> tuple[str, str]:

@@ -133,6 +133,66 @@ def test_listing_executions_on_the_scoped_statement_would_be_denied(stack, accou
     assert [d.reason for d in evaluation.denied] == ["no statement allows it"]
 
 
+def test_mwaa_role_may_tear_down_what_the_product_created(stack, account):
+    """The teardown's own calls, sent through a Stubber that answers with one endpoint and its schedule."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from include.runtime.aws.teardown import SageMakerTeardown
+
+    endpoint, schedule = SETTINGS.deploy.endpoint_name, f"scones-monitor-{SETTINGS.deploy.endpoint_name}"
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    client = boto3.client("sagemaker", region_name=REGION)
+    sent: list[tuple[str, dict]] = []
+    client.meta.events.register("before-parameter-build.sagemaker",
+                                lambda params, model, **_: sent.append((model.name, dict(params))))
+    with Stubber(client) as stubber:
+        stubber.add_response("list_monitoring_schedules", {"MonitoringScheduleSummaries": [{
+            "MonitoringScheduleName": schedule, "MonitoringScheduleArn": arn("monitoring-schedule", schedule),
+            "MonitoringScheduleStatus": "Scheduled", "EndpointName": endpoint, "CreationTime": now,
+            "LastModifiedTime": now}]})
+        stubber.add_response("list_endpoints", {"Endpoints": [{
+            "EndpointName": endpoint, "EndpointArn": arn("endpoint", endpoint), "CreationTime": now,
+            "LastModifiedTime": now, "EndpointStatus": "InService"}]})
+        stubber.add_response("list_endpoint_configs", {"EndpointConfigs": []})
+        stubber.add_response("list_models", {"Models": []})
+        for operation in ("stop_monitoring_schedule", "delete_monitoring_schedule", "delete_endpoint"):
+            stubber.add_response(operation, {})
+        teardown = SageMakerTeardown(SETTINGS, client)
+        teardown.apply(teardown.plan())
+        stubber.assert_no_pending_responses()
+    requests = [r for operation, params in sent for r in api_call_requests(account, "sagemaker", operation, params)]
+    evaluation = iam_report.record(evaluate_role(stack, "MwaaExecutionRole", requests))
+    assert evaluation.denied == [], evaluation.denial_report()
+    assert {d.request.action for d in evaluation.decisions} >= {
+        "sagemaker:ListEndpoints", "sagemaker:DeleteEndpoint", "sagemaker:StopMonitoringSchedule"}
+
+
+def test_mwaa_role_may_publish_alerts_to_the_encrypted_topic(stack, account, monkeypatch):
+    """The alerts capability's own SNS call (answered by the recorder, so nothing leaves the process)."""
+    import botocore.session
+
+    from include.runtime.aws.alerts import SnsAlerts
+    from tests.aws.recorder import RequestRecorder
+
+    recorder = RequestRecorder()
+    recorder.respond("sns", "Publish", lambda params: {"MessageId": "1"})
+    create_session = botocore.session.Session.__init__
+
+    def recorded_session(self: botocore.session.Session, *args: object, **kwargs: object) -> None:
+        create_session(self, *args, **kwargs)
+        recorder.attach(self)
+
+    monkeypatch.setattr(botocore.session.Session, "__init__", recorded_session)
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps({"conn_type": "aws"}))
+    SnsAlerts(SETTINGS).publish("scones_monitor: drift", "retraining")
+    requests = [r for call in recorder.requests
+                for r in api_call_requests(account, call["service"], call["operation"], call["params"])]
+    evaluation = iam_report.record(evaluate_role(stack, "MwaaExecutionRole", requests))
+    assert evaluation.denied == [], evaluation.denial_report()
+    assert {d.request.action for d in evaluation.decisions} == {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"}
+
+
 # --- the state machine role, from the definition --------------------------------------------------------------
 
 def test_state_machine_role_permits_what_the_definition_does(stack, account):

@@ -225,8 +225,9 @@ def _other_call(account: Account, service: str, operation: str, params: dict[str
         return [_request("sagemaker:InvokeEndpoint", sagemaker_arn(account, "endpoint", params["EndpointName"]),
                          origin)]
     if service == "sns" and operation == "Publish":
-        requests = [_request("sns:Publish", params["TopicArn"], origin)]
-        if params["TopicArn"] == account.alerts_topic:
+        topic = params.get("TopicArn") or params["TargetArn"]
+        requests = [_request("sns:Publish", topic, origin)]
+        if topic == account.alerts_topic:
             requests += [_request(kms, account.data_key, f"{origin}, encrypted topic", context=_via(account, "sns"))
                          for kms in ("kms:GenerateDataKey", "kms:Decrypt")]
         return requests
