@@ -43,7 +43,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     import sys
 
     report = sys.modules.get("tests.support.iam_report")
-    if report is not None and report.EVALUATIONS:
+    if report is not None and (report.EVALUATIONS or report.POLICY_CHECKS):
         terminalreporter.section("IAM: every request checked against its role's policy in the template")
         for line in report.summary_lines():
             terminalreporter.write_line(line)

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from deploy.cloudformation.cfn_template import TEMPLATE_FILE, load_template
-from deploy.cloudformation.policy_check import check_template, main
+from deploy.cloudformation.policy_check import check_template, identity_policies, main
 from include.runtime.local.inference_flow import DEFINITION_FILE, FUNCTIONS
 from include.settings import PROJECT_ROOT, load_settings
+from tests.support import iam_report
 
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 SETTINGS = load_settings(environ={})
@@ -43,8 +44,15 @@ def test_cfn_lint_passes():
 
 
 def test_policy_check_passes_on_the_template(template, capsys):
-    assert check_template(template) == []
+    findings = check_template(template)
+    assert findings == []
     assert main([str(TEMPLATE_FILE)]) == 0
+    statements = [s for _, _, d in identity_policies(template) for s in d["Statement"] if s.get("Effect") == "Allow"]
+    actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    star = [s for s in statements if s.get("Resource") == "*" or "*" in (s.get("Resource") or [])]
+    wildcard = [a for a in actions if a == "*" or a.endswith(":*")]
+    iam_report.record_policy_check(len(statements), len(set(actions)), len(wildcard), len(star), len(findings))
+    assert wildcard == []
 
 
 def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:

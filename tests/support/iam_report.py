@@ -8,6 +8,7 @@ from deploy.cloudformation import iam_actions
 from deploy.cloudformation.iam_evaluation import Decision, RoleEvaluation
 
 EVALUATIONS: list[RoleEvaluation] = []
+POLICY_CHECKS: list[str] = []
 
 
 def record(evaluation: RoleEvaluation) -> RoleEvaluation:
@@ -15,6 +16,14 @@ def record(evaluation: RoleEvaluation) -> RoleEvaluation:
     EVALUATIONS.append(evaluation)
     print(evaluation.summary())
     return evaluation
+
+
+def record_policy_check(statements: int, actions: int, wildcard_actions: int, star_resources: int,
+                        findings: int) -> None:
+    """The template's static check: how many statements and actions, ``*`` actions, ``*`` resources."""
+    POLICY_CHECKS.append(f"template: {statements} identity-policy statements, {actions} actions: {wildcard_actions} "
+                         f"'*' or whole-service actions; {star_resources} statements on Resource '*' (actions "
+                         f"without a resource type, or a listed exception); {findings} policy-check findings")
 
 
 def summary_lines() -> list[str]:
@@ -33,4 +42,4 @@ def summary_lines() -> list[str]:
                      f"{len(on_star)} on Resource '*' "
                      f"({sum(not iam_actions.has_resource_type(a) for a in on_star)} without a resource type); "
                      f"{assumed} allowed under conditions assumed to hold")
-    return lines
+    return POLICY_CHECKS[-1:] + lines
