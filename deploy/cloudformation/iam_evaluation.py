@@ -14,6 +14,7 @@ service control policies, trust policies and AWS managed policies are not evalua
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,10 +60,15 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+@functools.lru_cache(maxsize=4096)
+def _pattern(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex, 0 if case_sensitive else re.IGNORECASE)
+
+
 def _glob(pattern: str, value: str, case_sensitive: bool) -> bool:
     """IAM's wildcards: ``*`` any run of characters (colons and slashes included), ``?`` one character."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+    return _pattern(pattern, case_sensitive).fullmatch(value) is not None
 
 
 def _matches_action(statement: Mapping[str, Any], action: str) -> bool:
