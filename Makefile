@@ -8,7 +8,8 @@ FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),)
 export PYTHONPATH := $(CURDIR)
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: demo test test-fast lint airflow benchmarks lock mwaa-bundle mwaa-deploy infra-check clean
+.PHONY: demo test test-fast lint airflow benchmarks lock mwaa-bundle mwaa-deploy infra-check clean \
+	stack-parameters analyzer-image-tag aws-preflight
 
 $(VENV)/.installed: requirements/lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +68,18 @@ mwaa-deploy: mwaa-bundle
 infra-check: $(VENV)/.installed
 	$(BIN)/cfn-lint deploy/cloudformation/template.yaml
 	$(BIN)/python -m deploy.cloudformation.policy_check deploy/cloudformation/template.yaml
+
+## Write the stack parameters the settings decide: build/cloudformation/{parameters.json,parameter-overrides.txt}.
+stack-parameters: $(VENV)/.installed
+	$(BIN)/python -m deploy.cloudformation.stack_parameters --out build/cloudformation
+
+## Print the drift analyzer image's tag: the code version of programs/monitor.
+analyzer-image-tag: $(VENV)/.installed
+	@$(BIN)/python -m deploy.cloudformation.stack_parameters --image-tag
+
+## Check the AWS account holds what the settings expect (read-only calls; one line per check, with the fix).
+aws-preflight: $(VENV)/.installed
+	$(BIN)/python -m deploy.preflight
 
 clean:
 	rm -rf $(VENV) .airflow .data .pytest_cache .cache build

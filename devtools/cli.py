@@ -8,7 +8,7 @@ import time
 from devtools.demo import DEMO_HOME, demo_environment, say, synthetic_archive
 from devtools.local_airflow import LocalAirflow
 from include.review import LABELS
-from include.settings import get_settings
+from include.settings import export_dotenv_aws_variables, get_settings
 
 
 def run_airflow(port: int) -> None:
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     label.add_argument("--reviewer", default=None, help="who is labelling (default: the login name)")
     label.add_argument("--relabel", action="store_true", help="replace another reviewer's label")
     args = parser.parse_args(argv)
+    export_dotenv_aws_variables()  # .env's AWS_PROFILE / AWS_DEFAULT_REGION for this process and Airflow's
     if args.command == "demo":
         from devtools.demo import run_demo
 

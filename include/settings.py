@@ -1,25 +1,50 @@
-"""Typed settings: `include/settings.toml` with environment overrides.
+"""Typed settings: `include/settings.toml`, a project-root `.env` and the environment, on pydantic-settings.
 
-Top-level keys are overridden by ``SCONES_<KEY>``, section keys by ``SCONES_<SECTION>__<KEY>``.
-A wrong or missing value raises :class:`SettingsError` naming the setting and its variable.
+Top-level keys are overridden by ``SCONES_<KEY>``, section keys by ``SCONES_<SECTION>__<KEY>`` (lists and
+tables as JSON); the environment wins over `.env`, which wins over the file. A wrong or missing value
+raises :class:`SettingsError` naming the setting and its variable; so does a ``SCONES_*`` variable that
+is no setting (naming the closest one), unless it is one of :data:`NOT_SETTINGS`.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from include.settings_consistency import consistency_problems
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_FILE = Path(__file__).with_name("settings.toml")
+DOTENV_FILE = PROJECT_ROOT / ".env"
 ENV_PREFIX = "SCONES_"
+ENV_FILE_VARIABLE = "SCONES_ENV_FILE"
+NOT_SETTINGS: dict[str, str] = {
+    ENV_FILE_VARIABLE: "the .env file the settings read (default: .env at the project root; empty: none)",
+    "SCONES_AIRFLOW_IMAGE": "the Airflow image docker compose builds and runs",
+    "SCONES_MESSAGE_PATH": "where the analyzer and evaluation programs write their completion message",
+    "SCONES_METRICS_DIR": "where the drift analyzer writes its CloudWatch metrics",
+    "SCONES_PRETRAINED_WEIGHTS": "the training program's pretrained ResNet-18 weights file",
+    "SCONES_PY312": "the Python 3.12 the tests import the MWAA bundle with",
+}
+"""``SCONES_*`` variables that are not settings, each with what reads it."""
 
 
 class SettingsError(ValueError):
@@ -27,7 +52,7 @@ class SettingsError(ValueError):
 
 
 def _schedule_or_none(value: Any) -> Any:
-    return None if isinstance(value, str) and value.strip().lower() in ("", "none", "off") else value
+    return None if isinstance(value, str) and value.strip().lower() in ("", "none", "null", "off") else value
 
 
 Schedule = Annotated[str | None, BeforeValidator(_schedule_or_none)]
@@ -35,7 +60,8 @@ Schedule = Annotated[str | None, BeforeValidator(_schedule_or_none)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: an infinite cooldown or threshold loads today and crashes a task later.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Prefixes(_Section):
@@ -209,7 +235,12 @@ class Mwaa(_Section):
     dags_prefix: str
 
 
-class Settings(_Section):
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, env_prefix=ENV_PREFIX, env_nested_delimiter="__",
+        case_sensitive=False, env_file=DOTENV_FILE, dotenv_filtering="only_existing", toml_file=SETTINGS_FILE,
+    )
+
     runtime: Literal["local", "aws"]
     data_root: Path
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -237,10 +268,27 @@ class Settings(_Section):
     monitor: Monitor
     mwaa: Mwaa
 
+    @field_validator("data_root", mode="before")
+    @classmethod
+    def _data_root_given(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty (it would make the project folder the object store): "
+                             "give a folder, or unset the variable for the default .data")
+        return value
+
     @field_validator("data_root")
     @classmethod
     def _absolute_data_root(cls, value: Path) -> Path:
         return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """``Settings()`` reads what :func:`get_settings` reads, in the same order (prefer :func:`load_settings`)."""
+        return init_settings, env_settings, dotenv_settings, TomlConfigSettingsSource(settings_cls)
 
     def s3_uri(self, *parts: str) -> str:
         """``s3://bucket/part/part...`` with duplicate slashes removed."""
@@ -248,59 +296,155 @@ class Settings(_Section):
         return f"s3://{self.bucket}/{key}"
 
 
-def _coerce(raw: str) -> Any:
-    """Environment values stay strings (pydantic converts them); JSON lists and tables are parsed."""
-    if raw.lower() in ("none", "null"):
-        return None
-    if raw.lstrip().startswith(("[", "{")):
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise SettingsError(f"environment value {raw!r} looks like JSON but does not parse: {exc}") from exc
-    return raw
+class _EnvironmentSource(EnvSettingsSource):
+    """The ``SCONES_*`` variables of a given mapping (``os.environ`` unless a caller passes its own)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
 
-def _apply_env_overrides(values: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
-    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in values.items()}
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX):
+def _section_model(field_name: str) -> type[BaseModel] | None:
+    annotation = Settings.model_fields[field_name].annotation
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def env_name(dotted: str) -> str:
+    """The variable of a setting: ``'training.epochs'`` -> ``SCONES_TRAINING__EPOCHS``."""
+    return ENV_PREFIX + dotted.upper().replace(".", "__")
+
+
+@functools.cache
+def setting_variables() -> dict[str, str]:
+    """Every settings variable and the setting it sets, e.g. ``{"SCONES_TRAINING__EPOCHS": "training.epochs"}``."""
+    variables: dict[str, str] = {}
+    for name in Settings.model_fields:
+        section = _section_model(name)
+        for dotted in [f"{name}.{key}" for key in section.model_fields] if section else [name]:
+            variables[env_name(dotted)] = dotted
+    return variables
+
+
+def _takes_json(dotted: str) -> bool:
+    section, _, key = dotted.partition(".")
+    model = _section_model(section)
+    field = model.model_fields[key] if model and key else Settings.model_fields[section]
+    origin = getattr(field.annotation, "__origin__", field.annotation)
+    return origin in (list, dict) or (isinstance(origin, type) and issubclass(origin, BaseModel))
+
+
+def _closest_setting(name: str) -> str:
+    known = setting_variables()
+    closest = max(known, key=lambda candidate: difflib.SequenceMatcher(None, name, candidate).ratio())
+    return f"{closest} (setting '{known[closest]}')"
+
+
+def _variable_problems(variables: Mapping[str, tuple[str, str]]) -> list[str]:
+    """Misspelt ``SCONES_*`` names and lists or tables that are not JSON; ``variables``: name -> (value, where)."""
+    known = setting_variables()
+    problems = []
+    for name, (value, where) in sorted(variables.items()):
+        if name in NOT_SETTINGS:
             continue
-        path = name[len(ENV_PREFIX) :].lower().split("__")
-        if len(path) == 1 and path[0] in merged and not isinstance(merged[path[0]], dict):
-            merged[path[0]] = _coerce(raw)
-        elif len(path) == 2 and isinstance(merged.get(path[0]), dict) and path[1] in merged[path[0]]:
-            merged[path[0]][path[1]] = _coerce(raw)
+        if name not in known:
+            problems.append(f"{name} ({where}) is not a setting: did you mean {_closest_setting(name)}?")
+        elif _takes_json(known[name]):
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as exc:
+                problems.append(f"setting '{known[name]}' (env {name}, {where}): {value!r} is not JSON ({exc}); "
+                                'lists and tables are given as JSON, e.g. ["a", "b"] or {"key": "value"}')
+    return problems
+
+
+def _scones_variables(source: EnvSettingsSource, where: str) -> dict[str, tuple[str, str]]:
+    return {name.upper(): (value or "", where) for name, value in source.env_vars.items()
+            if name.upper().startswith(ENV_PREFIX)}
+
+
+def _overlay(lower: dict[str, Any], higher: dict[str, Any]) -> dict[str, Any]:
+    """``higher`` over ``lower``: a section merges key by key; any other value (a list, a table) is replaced whole."""
+    merged = dict(lower)
+    for name, value in higher.items():
+        if name in Settings.model_fields and _section_model(name) and isinstance(merged.get(name), dict):
+            merged[name] = {**merged[name], **value}
+        else:
+            merged[name] = value
     return merged
 
 
-def _env_name(location: tuple[Any, ...]) -> str:
-    return ENV_PREFIX + "__".join(str(p).upper() for p in location)
+def _variable_of(location: tuple[Any, ...]) -> str:
+    """The variable that sets the value at ``location``: a list item or table entry is set with its whole value."""
+    depth = 2 if location and str(location[0]) in Settings.model_fields and _section_model(str(location[0])) else 1
+    return env_name(".".join(str(part) for part in location[:depth]))
 
 
-def load_settings(path: Path = SETTINGS_FILE, environ: dict[str, str] | None = None) -> Settings:
-    """Read the settings file, apply environment overrides and validate."""
+def load_settings(path: Path = SETTINGS_FILE, environ: Mapping[str, str] | None = None,
+                  env_file: Path | None = None) -> Settings:
+    """Read the settings file, then ``env_file`` (a ``.env``) over it, then ``environ`` (default ``os.environ``) over
+    that, and validate. Without ``env_file`` no ``.env`` is read: :func:`get_settings` passes the project's."""
+    environment = _EnvironmentSource(Settings, dict(os.environ if environ is None else environ))
+    if not path.is_file():
+        raise SettingsError(f"settings file {path} not found")
     try:
-        values = tomllib.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise SettingsError(f"settings file {path} not found") from exc
+        file_source = TomlConfigSettingsSource(Settings, toml_file=path)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
-    merged = _apply_env_overrides(values, dict(os.environ if environ is None else environ))
+    dotenv = DotEnvSettingsSource(Settings, env_file=env_file)
+    variables = {**_scones_variables(dotenv, f"in {env_file}"), **_scones_variables(environment, "in the environment")}
+    problems = _variable_problems(variables)
+    if problems:
+        note = f" (SCONES_* variables are settings, apart from {', '.join(NOT_SETTINGS)})"
+        raise SettingsError("; ".join(problems) + (note if "is not a setting" in "".join(problems) else ""))
+    values = _overlay(_overlay(file_source(), dotenv()), environment())
     try:
-        settings = Settings.model_validate(merged)
+        # Settings(...) with prebuilt sources: model_validate would run BaseSettings' own default sources too.
+        settings = Settings(_build_sources=((InitSettingsSource(Settings, init_kwargs=values),), {}))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"setting '{'.'.join(str(p) for p in err['loc'])}' (env {_env_name(err['loc'])}): {err['msg']}"
+        read = ", ".join(str(p) for p in (path, env_file) if p)
+        problems = [
+            f"setting '{'.'.join(str(p) for p in err['loc'])}' (env {_variable_of(err['loc'])}): {err['msg']}"
             for err in exc.errors()
-        )
-        raise SettingsError(f"invalid settings in {path}: {problems}") from exc
+        ]
+        raise SettingsError(f"invalid settings in {read}: " + "; ".join(problems)) from exc
     conflicts = consistency_problems(settings)
     if conflicts:
         raise SettingsError(f"settings in {path} that can't work together: " + "; ".join(conflicts))
     return settings
 
 
+def dotenv_file(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """The ``.env`` a process reads: ``SCONES_ENV_FILE`` when set (empty: none), else ``.env`` at the project root."""
+    configured = environ.get(ENV_FILE_VARIABLE)
+    if configured is None:
+        return DOTENV_FILE if DOTENV_FILE.is_file() else None
+    if not configured.strip():
+        return None
+    chosen = Path(configured).expanduser()
+    if not chosen.is_file():
+        raise SettingsError(f"{ENV_FILE_VARIABLE}={configured} names no file: point it at a .env, or set it empty")
+    return chosen
+
+
+def export_dotenv_aws_variables(environ: os._Environ[str] | dict[str, str] = os.environ) -> dict[str, str]:
+    """Put the ``.env``'s ``AWS_*`` variables (``AWS_PROFILE``, ``AWS_DEFAULT_REGION``, ...) into ``environ`` where
+    it has none, so the boto3 sessions a command creates use them; returns the variables set."""
+    from dotenv import dotenv_values  # python-dotenv, which pydantic-settings reads .env files with
+
+    env_file = dotenv_file(environ)
+    if env_file is None:
+        return {}
+    exported = {name: value for name, value in dotenv_values(env_file).items()
+                if name.startswith("AWS_") and value is not None and name not in environ}
+    environ.update(exported)
+    return exported
+
+
 @functools.cache
 def get_settings() -> Settings:
-    """The process-wide settings (read once; tests call ``get_settings.cache_clear()``)."""
-    return load_settings()
+    """The process-wide settings: the file, the project's ``.env`` and the environment (read once; tests call
+    ``get_settings.cache_clear()``)."""
+    return load_settings(environ=os.environ, env_file=dotenv_file())

@@ -12,6 +12,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+# Tests read no developer .env: the settings tests pass their own env_file.
+os.environ.setdefault("SCONES_ENV_FILE", "")
 os.environ.setdefault("SCONES_DATA_ROOT", str(Path(os.environ.get("TMPDIR", "/tmp")) / "scones-test-data"))
 
 
@@ -34,3 +36,14 @@ def settings(scones_env: dict[str, str]):
     from include.settings import get_settings
 
     return get_settings()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The IAM evaluations' counts per role, when the session evaluated any."""
+    import sys
+
+    report = sys.modules.get("tests.support.iam_report")
+    if report is not None and (report.EVALUATIONS or report.POLICY_CHECKS):
+        terminalreporter.section("IAM: every request checked against its role's policy in the template")
+        for line in report.summary_lines():
+            terminalreporter.write_line(line)

@@ -2,11 +2,13 @@
 
 Reports every ``Allow`` statement of an identity policy (``AWS::IAM::Role`` inline policies,
 ``AWS::IAM::Policy``, ``AWS::IAM::ManagedPolicy``, SAM ``Policies``) that grants ``*`` or a
-whole service (``service:*``), uses ``NotAction``, applies to ``Resource: "*"`` (or an
-unconditioned ``NotResource``), or attaches a managed policy this check cannot read. A
-``Resource: "*"`` statement passes only when every one of its actions is in
-:data:`RESOURCE_WILDCARD_ALLOWLIST`, each listed with the reason it needs ``*``. Resource
-policies (bucket, key, topic) are out of scope: their ``*`` means "this resource".
+whole service (``service:*``), uses ``NotAction``, names an action IAM does not have, or attaches a
+managed policy this check cannot read. Resources follow IAM's action table (cfn-lint's, see
+:mod:`deploy.cloudformation.iam_actions`): ``Resource: "*"`` (or an unconditioned ``NotResource``) is
+accepted only for actions without a resource type, which IAM authorizes on ``*`` alone, or for the few
+listed in :data:`RESOURCE_WILDCARD_EXCEPTIONS` with their reason; and an action without a resource type
+in a statement scoped to ARNs is reported, since that statement never allows it. Resource policies
+(bucket, key, topic) are out of scope: their ``*`` means "this resource".
 
 Usage: ``python -m deploy.cloudformation.policy_check [TEMPLATE]`` (exit 1 when anything is reported).
 """
@@ -21,31 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deploy.cloudformation import iam_actions
 from deploy.cloudformation.cfn_template import TEMPLATE_FILE, load_template
 
-_LOG_DELIVERY = "CloudWatch Logs vended-log delivery (Step Functions logging) has no resource-level permissions"
-_SAGEMAKER_LISTING = "SageMaker List and Search calls have no resource-level permissions"
-RESOURCE_WILDCARD_ALLOWLIST: dict[str, str] = {
-    "ecr:GetAuthorizationToken": "returns the registry login token; it has no resource-level permissions",
-    "cloudwatch:PutMetricData": "CloudWatch metrics have no resource ARNs",
-    "logs:DescribeLogGroups": "lists the account's log groups; it has no resource-level permissions",
-    "s3:GetAccountPublicAccessBlock": "an account-level setting MWAA reads; it has no resource",
-    "logs:CreateLogDelivery": _LOG_DELIVERY,
-    "logs:GetLogDelivery": _LOG_DELIVERY,
-    "logs:UpdateLogDelivery": _LOG_DELIVERY,
-    "logs:DeleteLogDelivery": _LOG_DELIVERY,
-    "logs:ListLogDeliveries": _LOG_DELIVERY,
-    "logs:PutResourcePolicy": _LOG_DELIVERY,
-    "logs:DescribeResourcePolicies": _LOG_DELIVERY,
-    "sagemaker:ListEndpoints": _SAGEMAKER_LISTING,
-    "sagemaker:ListEndpointConfigs": _SAGEMAKER_LISTING,
-    "sagemaker:ListModels": _SAGEMAKER_LISTING,
-    "sagemaker:ListMonitoringSchedules": _SAGEMAKER_LISTING,
-    "sagemaker:ListProcessingJobs": _SAGEMAKER_LISTING,
-    "sagemaker:ListTrainingJobs": _SAGEMAKER_LISTING,
-    "sagemaker:ListHyperParameterTuningJobs": _SAGEMAKER_LISTING,
-    "sagemaker:Search": _SAGEMAKER_LISTING,
+RESOURCE_WILDCARD_EXCEPTIONS: dict[str, str] = {
+    "cloudwatch:PutMetricData": "IAM lists only CloudWatch datasets as its resource; metrics published without a "
+                                "dataset (SageMaker jobs, the analyzer) are authorized on '*'",
 }
+"""Actions with a resource type that still need ``Resource: "*"``, each with the reason."""
 _WHOLE_SERVICE = re.compile(r"^[a-z0-9-]+:\*$")
 
 
@@ -82,25 +67,47 @@ def identity_policies(template: dict[str, Any]) -> Iterator[tuple[str, str, Any]
                 yield logical_id, f"Policies[{index}]", policy
 
 
+def _action_problems(actions: list[str]) -> list[str]:
+    problems = []
+    for action in actions:
+        if action == "*" or _WHOLE_SERVICE.match(action):
+            problems.append(f"action {action!r} grants a whole service: list the actions the code calls")
+        elif not (iam_actions.expand(action) if "*" in action or "?" in action else iam_actions.known(action)):
+            problems.append(f"action {action!r} is not in IAM's action table: check its spelling")
+    return problems
+
+
+def _acts_on_resources(action: str) -> bool:
+    """Whether any action the pattern grants has a resource type (it can then be scoped to ARNs)."""
+    expanded = iam_actions.expand(action) if "*" in action or "?" in action else [action]
+    return any(iam_actions.has_resource_type(a) for a in expanded if iam_actions.known(a))
+
+
 def statement_problems(statement: dict[str, Any]) -> list[str]:
-    """Why an ``Allow`` statement is over-broad (empty when it is scoped)."""
+    """Why an ``Allow`` statement is over-broad or can never allow what it lists (empty when it is right)."""
     if statement.get("Effect") != "Allow":
         return []
     if "NotAction" in statement:
         return ["Allow with NotAction grants every other action: list the actions instead"]
     actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
-    problems = [
-        f"action {action!r} grants a whole service: list the actions the code calls"
-        for action in actions if action == "*" or _WHOLE_SERVICE.match(action)
-    ]
+    problems = _action_problems(actions)
+    known = [a for a in actions if a != "*" and not _WHOLE_SERVICE.match(a)
+             and (iam_actions.expand(a) if "*" in a or "?" in a else iam_actions.known(a))]
     resources = _as_list(statement.get("Resource", []))
     broad_resource = "*" in resources or ("NotResource" in statement and "Condition" not in statement)
     if broad_resource:
-        unlisted = [a for a in actions if a not in RESOURCE_WILDCARD_ALLOWLIST]
-        if unlisted:
+        scoped = [a for a in known if _acts_on_resources(a) and a not in RESOURCE_WILDCARD_EXCEPTIONS]
+        if scoped:
             problems.append(
-                f"Resource '*' for {', '.join(unlisted)}: scope it to ARNs, or add the action to "
-                "RESOURCE_WILDCARD_ALLOWLIST with the reason it needs '*'"
+                f"Resource '*' for {', '.join(scoped)}, which act on resource types: scope them to ARNs "
+                "('*' is for actions without a resource type)"
+            )
+    elif resources:
+        unscoped = [a for a in known if not _acts_on_resources(a)]
+        if unscoped:
+            problems.append(
+                f"{', '.join(unscoped)}: no resource type, so IAM allows it only with Resource '*' and this "
+                "statement never does; move it to a statement with Resource '*'"
             )
     return problems
 
@@ -127,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     for finding in findings:
         print(finding, file=sys.stderr)
     if findings:
-        print(f"{len(findings)} over-broad IAM statement(s) in {args.template}", file=sys.stderr)
+        print(f"{len(findings)} IAM statement(s) to fix in {args.template}", file=sys.stderr)
         return 1
-    print(f"{args.template}: every IAM statement is scoped")
+    print(f"{args.template}: every IAM statement is scoped, with '*' only for actions without a resource type")
     return 0
 
 

@@ -1,6 +1,10 @@
 """Build the folder Amazon MWAA reads: ``dags/`` (with the library), ``plugins.zip``,
 ``requirements.txt`` and ``startup.sh``.
 
+The library's settings file is replaced by the settings resolved here (``include/settings.toml``, ``.env``
+and the environment, with the ``aws`` runtime; see :mod:`deploy.mwaa.resolved_settings`), so what was
+tested locally is what MWAA runs; example values (the sample account's ARNs, the default bucket) are refused.
+
 MWAA syncs only its DAG folder to the workers and puts that folder on ``sys.path``, so the
 library is copied to ``dags/include/`` (without the ``local`` runtime, which MWAA never runs) and
 the container programs to ``dags/scones-programs/`` as data: workers upload them as job code and
@@ -15,15 +19,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shlex
 import shutil
 import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.mwaa.resolved_settings import UnresolvedSettingsError, mwaa_settings, write_settings_file
 from include.code_bundle import BUNDLED_PROGRAMS_FOLDER, PROGRAMS_FOLDER
-from include.settings import PROJECT_ROOT, Settings, get_settings
+from include.settings import PROJECT_ROOT, Settings, SettingsError, get_settings
 
 EXCLUDED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "tests"})
 EXCLUDED_SUFFIXES = frozenset({".pyc", ".pyo"})
@@ -31,15 +35,6 @@ EXCLUDED_SUFFIXES = frozenset({".pyc", ".pyo"})
 LOCAL_ONLY = ("runtime/local",)
 AIRFLOWIGNORE_PATTERNS = ("include/", f"{BUNDLED_PROGRAMS_FOLDER}/", "**/__pycache__/")
 ZIP_TIMESTAMP = (2026, 1, 1, 0, 0, 0)
-# Settings exported by startup.sh (besides SCONES_RUNTIME=aws), as dotted settings paths.
-STARTUP_SETTINGS = (
-    "bucket",
-    "region",
-    "sagemaker_role_arn",
-    "alerts_topic_arn",
-    "inference.state_machine_arn",
-    "images.monitor_uri",
-)
 CONSTRAINTS_URL = "https://raw.githubusercontent.com/apache/airflow/constraints-{airflow}/constraints-{python}.txt"
 
 
@@ -104,27 +99,12 @@ def mwaa_requirements(settings: Settings, requirements_file: Path) -> str:
     return "\n".join([constraint_line(settings), *kept]).rstrip("\n") + "\n"
 
 
-def setting_value(settings: Settings, dotted: str) -> str:
-    value: object = settings
-    for part in dotted.split("."):
-        value = getattr(value, part)
-    return str(value)
-
-
-def startup_environment(settings: Settings) -> dict[str, str]:
-    """``SCONES_*`` variables MWAA's startup script exports: the aws runtime and its resource names."""
-    environment = {"SCONES_RUNTIME": "aws"}
-    for dotted in STARTUP_SETTINGS:
-        environment["SCONES_" + dotted.upper().replace(".", "__")] = setting_value(settings, dotted)
-    return environment
-
-
-def startup_script(environment: dict[str, str]) -> str:
-    """A non-interactive bash script that only exports variables (MWAA's startup-script rules)."""
+def startup_script() -> str:
+    """A non-interactive bash script (MWAA's startup-script rules) that sets nothing: the settings are in the bundle."""
     lines = [
         "#!/usr/bin/env bash",
         "# Amazon MWAA startup script: runs on every scheduler, worker and web server before Airflow.",
-        *(f"export {name}={shlex.quote(value)}" for name, value in sorted(environment.items())),
+        "# The Scones settings travel in dags/include/settings.toml, resolved when the bundle was built.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -135,6 +115,10 @@ def sha256_of(path: Path) -> str:
 
 def build_bundle(out: Path, settings: Settings, project_root: Path = PROJECT_ROOT) -> Bundle:
     """Write the bundle into ``out`` (emptied first) and return its file digests."""
+    try:
+        resolved = mwaa_settings(settings)
+    except UnresolvedSettingsError as exc:
+        raise BundleError(str(exc)) from exc
     dags_source, include_source = project_root / "dags", project_root / "include"
     programs_source = project_root / PROGRAMS_FOLDER
     for needed in (dags_source, include_source, programs_source, project_root / "plugins"):
@@ -145,12 +129,13 @@ def build_bundle(out: Path, settings: Settings, project_root: Path = PROJECT_ROO
     dags = out / "dags"
     copy_tree(dags_source, dags)
     copy_tree(include_source, dags / "include", leave_out=LOCAL_ONLY)
+    write_settings_file(resolved, dags / "include" / "settings.toml")
     copy_tree(programs_source, dags / BUNDLED_PROGRAMS_FOLDER)
     (dags / ".airflowignore").write_text("\n".join(AIRFLOWIGNORE_PATTERNS) + "\n")
     write_plugins_zip(project_root / "plugins", out / "plugins.zip")
     (out / "requirements.txt").write_text(mwaa_requirements(settings, project_root / "requirements.txt"))
     script = out / "startup.sh"
-    script.write_text(startup_script(startup_environment(settings)))
+    script.write_text(startup_script())
     script.chmod(0o755)
     files = {path.relative_to(out).as_posix(): sha256_of(path) for path in sorted(out.rglob("*")) if path.is_file()}
     return Bundle(root=out, files=files)
@@ -162,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         bundle = build_bundle(args.out.resolve(), get_settings())
-    except BundleError as exc:
+    except (BundleError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"MWAA bundle at {bundle.root}: {len(bundle.files)} files, {bundle.size_bytes / 1e6:.2f} MB")

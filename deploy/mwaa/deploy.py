@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from deploy.mwaa.bundle import Bundle, sha256_of
-from include.settings import PROJECT_ROOT, Settings, get_settings
+from include.settings import PROJECT_ROOT, Settings, export_dotenv_aws_variables, get_settings
 
 VERSIONED_FILES = {"plugins.zip": "Plugins", "requirements.txt": "Requirements", "startup.sh": "StartupScript"}
 SHA256_METADATA = "sha256"
@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import boto3
 
+    export_dotenv_aws_variables()
     settings = get_settings()
     session = boto3.session.Session(region_name=settings.region)
     try:

@@ -15,7 +15,10 @@ provider's real operators and triggers (deferral included); every request is wel
 enough for botocore and moto to accept; the requests carry the run-derived names, tags and
 URIs; idempotency across re-runs works against an emulated API that keeps state.
 
-What it does not prove: IAM permissions and trust policies, that a job really runs (no
+Every run's requests are also checked against the template's IAM policies (:mod:`tests.aws.iam_check`):
+the tasks' calls against the MWAA execution role, what the jobs they create do against the SageMaker role.
+
+What it does not prove: trust policies, resource policies and IAM conditions, that a job really runs (no
 container starts, its outputs are simulated), that the container images exist or work,
 service quotas and limits moto does not enforce, networking (VPC, endpoints, KMS), real
 timing and eventual consistency, or costs.
@@ -41,6 +44,8 @@ import boto3
 
 from devtools.local_airflow import free_port
 from include.settings import PROJECT_ROOT
+from tests.aws.iam_check import assert_permitted, evaluate_run
+from tests.support.stack import stack_environment
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {
@@ -49,6 +54,9 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 _INHERITED_PREFIXES_DROPPED = ("AWS_", "AIRFLOW", "SCONES_", "BOTO_")
+# The stack's own ARNs in moto's account, as its SconesEnvironment output gives them.
+STACK_ARNS = {name: value for name, value in stack_environment().items()
+              if name in ("SCONES_SAGEMAKER_ROLE_ARN", "SCONES_INFERENCE__STATE_MACHINE_ARN")}
 
 
 def _stop_process_group(process: subprocess.Popen, grace: float = 10) -> None:
@@ -145,6 +153,8 @@ def aws_mode_environment(moto_url: str, airflow_home: Path, extra: Mapping[str, 
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        **STACK_ARNS,
+        "SCONES_ENV_FILE": "",
         "SCONES_RUNTIME": "aws",
         "SCONES_REGION": REGION,
         "SCONES_POLL_INTERVAL_SECONDS": "1",
@@ -257,7 +267,7 @@ def run_dag_in_aws_mode(dag_id: str, logical_date: datetime, env: Mapping[str, s
         tail = log_path.read_text(errors="replace")[-6000:]
         raise AssertionError(f"DAG run process for {dag_id} ended with {returncode}; log {log_path}:\n{tail}")
     data = json.loads(output.read_text())
-    return DagRunResult(
+    result = DagRunResult(
         run_id=data["run_id"],
         run_type=data["run_type"],
         dag_run_state=data["dag_run_state"],
@@ -266,3 +276,6 @@ def run_dag_in_aws_mode(dag_id: str, logical_date: datetime, env: Mapping[str, s
         triggers=data["triggers"],
         log_path=log_path,
     )
+    environment = aws_mode_environment(harness.moto.url, home, env)
+    assert_permitted(evaluate_run(result.requests, environment, dag_id), log_path)
+    return result

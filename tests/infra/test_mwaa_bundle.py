@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,25 +14,31 @@ from pathlib import Path
 
 import pytest
 
-from deploy.mwaa.bundle import Bundle, build_bundle, main
-from include.settings import PROJECT_ROOT, load_settings
+from deploy.mwaa.bundle import Bundle, BundleError, build_bundle, main
+from include.settings import ENV_FILE_VARIABLE, PROJECT_ROOT, get_settings, load_settings
 from tests.infra import mwaa_python
+from tests.support.stack import ACCOUNT, deployable_settings, stack_environment
 
-SETTINGS = load_settings(environ={})
+LOCALLY_TESTED = {"SCONES_DEPLOY__SERVERLESS": "true", "SCONES_CONFIDENCE_THRESHOLD": "0.81",
+                  "SCONES_MONITOR__COMPARISON_THRESHOLD": "0.2", "SCONES_TUNING__SCHEDULE": "@weekly"}
+SETTINGS = deployable_settings({**LOCALLY_TESTED, "SCONES_RUNTIME": "local"})
 DAG_FILES = sorted(p.name for p in (PROJECT_ROOT / "dags").glob("*.py"))
 PROBE = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 import include
 from include.code_bundle import PROGRAM_DIRS
+from include.settings import get_settings
 bag = DagBag(sys.argv[1])
+settings = get_settings()
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sagemaker'))
 local = sorted(m for m in sys.modules if m.startswith('include.runtime.local'))
 programs = {name: str(path) for name, path in PROGRAM_DIRS.items() if (path / 'Dockerfile').exists()
             or any(path.glob('*.py'))}
 print(json.dumps({"errors": {k: str(v)[-800:] for k, v in bag.import_errors.items()}, "dags": sorted(bag.dag_ids),
                   "files": sorted(s.file for s in bag.dagbag_stats), "include": include.__file__, "heavy": heavy,
-                  "local_runtime": local, "programs": programs}))
+                  "local_runtime": local, "programs": programs,
+                  "settings": {"runtime": settings.runtime, "bucket": settings.bucket}}))
 """
 
 
@@ -53,7 +60,7 @@ def import_dags(python: Path, bundle_root: Path, airflow_home: Path) -> dict:
     environment = {
         "PATH": "/usr/bin:/bin", "HOME": str(airflow_home), "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "PYTHONPATH": str(dags), "SCONES_RUNTIME": "aws", "AWS_DEFAULT_REGION": SETTINGS.region,
+        "PYTHONPATH": str(dags), "AWS_DEFAULT_REGION": SETTINGS.region,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     result = subprocess.run([str(python), "-c", PROBE, str(dags)], env=environment, cwd=airflow_home,
@@ -72,6 +79,7 @@ def assert_imports_cleanly(report: dict, bundle_root: Path) -> None:
     assert {name: Path(path) for name, path in report["programs"].items()} == {
         name: bundle_root / "dags" / "scones-programs" / name for name in ("ingest", "model", "monitor")
     }, "workers find the program sources the bundle carries"
+    assert report["settings"] == {"runtime": "aws", "bucket": SETTINGS.bucket}, "the bundle alone makes it aws"
 
 
 def test_layout_is_what_mwaa_reads(bundle):
@@ -113,17 +121,64 @@ def test_requirements_start_with_the_airflow_constraint(bundle):
     assert not any(line.lower().startswith("torch") for line in lines)
 
 
-def test_startup_script_exports_the_aws_runtime(bundle):
+def test_startup_script_is_a_runnable_script_that_sets_no_settings(bundle):
     script = bundle.root / "startup.sh"
-    text = script.read_text()
-    assert text.startswith("#!/usr/bin/env bash\n")
-    assert "export SCONES_RUNTIME=aws\n" in text
-    assert f"export SCONES_BUCKET={SETTINGS.bucket}\n" in text
+    assert script.read_text().startswith("#!/usr/bin/env bash\n")
     assert os.access(script, os.X_OK)
     environment = subprocess.run(["bash", "-c", f"source {script} && env"], capture_output=True, text=True,
-                                 stdin=subprocess.DEVNULL, timeout=30, check=True).stdout
-    assert "SCONES_RUNTIME=aws" in environment.splitlines()
-    assert f"SCONES_INFERENCE__STATE_MACHINE_ARN={SETTINGS.inference.state_machine_arn}" in environment.splitlines()
+                                 stdin=subprocess.DEVNULL, timeout=30, check=True, env={"PATH": "/usr/bin:/bin"})
+    assert not [line for line in environment.stdout.splitlines() if line.startswith("SCONES_")]
+
+
+def test_bundle_carries_every_setting_as_resolved_here_with_the_aws_runtime(bundle):
+    bundled = load_settings(bundle.root / "dags" / "include" / "settings.toml", environ={})
+    assert bundled.runtime == "aws"
+    assert bundled.model_dump(exclude={"runtime", "data_root"}) == SETTINGS.model_dump(exclude={"runtime", "data_root"})
+    assert (bundled.deploy.serverless, bundled.confidence_threshold, bundled.tuning.schedule) == (True, 0.81, "@weekly")
+    assert bundled.sagemaker_role_arn == f"arn:aws:iam::{ACCOUNT}:role/scones-sagemaker-execution"
+
+
+def test_bundle_carries_what_the_project_env_file_sets(tmp_path, monkeypatch):
+    lines = [f"{name}={value}" for name, value in stack_environment().items()] + ["SCONES_GATE__MIN_ACCURACY=0.9"]
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(tmp_path / ".env"))
+    get_settings.cache_clear()
+    try:
+        assert main(["--out", str(tmp_path / "from-dotenv")]) == 0
+    finally:
+        get_settings.cache_clear()
+    bundled = load_settings(tmp_path / "from-dotenv" / "dags" / "include" / "settings.toml", environ={})
+    assert (bundled.gate.min_accuracy, bundled.bucket) == (0.9, stack_environment()["SCONES_BUCKET"])
+
+
+@pytest.mark.parametrize(("unfilled", "setting"), [
+    ("SCONES_SAGEMAKER_ROLE_ARN", "'sagemaker_role_arn' (SCONES_SAGEMAKER_ROLE_ARN)"),
+    ("SCONES_INFERENCE__STATE_MACHINE_ARN", "'inference.state_machine_arn' (SCONES_INFERENCE__STATE_MACHINE_ARN)"),
+    ("SCONES_BUCKET", "'bucket' (SCONES_BUCKET)"),
+])
+def test_bundle_refuses_example_values_naming_the_setting(unfilled, setting, tmp_path):
+    environment = {name: value for name, value in stack_environment().items() if name != unfilled}
+    with pytest.raises(BundleError, match=re.escape(setting)):
+        build_bundle(tmp_path / "bundle", load_settings(environ=environment))
+    assert not (tmp_path / "bundle").exists()
+
+
+def test_bundle_refuses_model_monitor_without_the_analyzer_image(tmp_path):
+    environment = {**stack_environment(), "SCONES_IMAGES__MONITOR_URI": "", "SCONES_MONITOR__USE_MODEL_MONITOR": "true"}
+    with pytest.raises(BundleError, match=re.escape("'images.monitor_uri' (SCONES_IMAGES__MONITOR_URI) is empty")):
+        build_bundle(tmp_path / "bundle", load_settings(environ=environment))
+
+
+def test_cli_names_every_setting_to_fill(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("SCONES_BUCKET", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert main(["--out", str(tmp_path / "cli")]) == 1
+    finally:
+        get_settings.cache_clear()
+    error = capsys.readouterr().err
+    for name in ("SCONES_SAGEMAKER_ROLE_ARN", "SCONES_INFERENCE__STATE_MACHINE_ARN", "SCONES_BUCKET"):
+        assert name in error
 
 
 def test_build_is_byte_for_byte_repeatable(bundle, tmp_path):
@@ -131,8 +186,14 @@ def test_build_is_byte_for_byte_repeatable(bundle, tmp_path):
     assert again.files == bundle.files
 
 
-def test_cli_builds_into_the_given_folder(tmp_path, capsys):
-    assert main(["--out", str(tmp_path / "cli")]) == 0
+def test_cli_builds_into_the_given_folder(tmp_path, monkeypatch, capsys):
+    for name, value in stack_environment().items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        assert main(["--out", str(tmp_path / "cli")]) == 0
+    finally:
+        get_settings.cache_clear()
     assert (tmp_path / "cli" / "plugins.zip").is_file()
     assert "MWAA bundle at" in capsys.readouterr().out
 

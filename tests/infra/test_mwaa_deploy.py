@@ -11,10 +11,10 @@ from moto import mock_aws
 
 from deploy.mwaa.bundle import build_bundle
 from deploy.mwaa.deploy import DeployError, deploy, object_key, read_bundle, update_environment_request
-from include.settings import load_settings
 from tests.support.botocore_contract import assert_valid_request
+from tests.support.stack import deployable_settings
 
-SETTINGS = load_settings(environ={})
+SETTINGS = deployable_settings()
 BUCKET = SETTINGS.bucket
 
 

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from deploy.cloudformation.cfn_template import TEMPLATE_FILE, load_template
-from deploy.cloudformation.policy_check import check_template, main
+from deploy.cloudformation.policy_check import check_template, identity_policies, main
 from include.runtime.local.inference_flow import DEFINITION_FILE, FUNCTIONS
 from include.settings import PROJECT_ROOT, load_settings
+from tests.support import iam_report
 
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 SETTINGS = load_settings(environ={})
@@ -43,8 +44,15 @@ def test_cfn_lint_passes():
 
 
 def test_policy_check_passes_on_the_template(template, capsys):
-    assert check_template(template) == []
+    findings = check_template(template)
+    assert findings == []
     assert main([str(TEMPLATE_FILE)]) == 0
+    statements = [s for _, _, d in identity_policies(template) for s in d["Statement"] if s.get("Effect") == "Allow"]
+    actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    star = [s for s in statements if s.get("Resource") == "*" or "*" in (s.get("Resource") or [])]
+    wildcard = [a for a in actions if a == "*" or a.endswith(":*")]
+    iam_report.record_policy_check(len(statements), len(set(actions)), len(wildcard), len(star), len(findings))
+    assert wildcard == []
 
 
 def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -59,8 +67,12 @@ def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
         {"Effect": "Allow", "NotAction": "iam:*", "Resource": {"Fn::GetAtt": ["Bucket", "Arn"]}},
         {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::other/*"},
+        {"Effect": "Allow", "Action": "sagemaker:ListMonitoringExecutions",
+         "Resource": {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:*/scones-*"}},
+        {"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": {"Fn::GetAtt": ["Bucket", "Arn"]}},
     ],
-    ids=["action-star", "whole-service", "resource-star", "not-action", "unconditioned-not-resource"],
+    ids=["action-star", "whole-service", "resource-star", "not-action", "unconditioned-not-resource",
+         "no-resource-type-scoped-to-arns", "unknown-action"],
 )
 def test_policy_check_fails_on_broad_statements(template, mutation, tmp_path, capsys):
     mutated = copy.deepcopy(template)
@@ -71,6 +83,17 @@ def test_policy_check_fails_on_broad_statements(template, mutation, tmp_path, ca
     path.write_text(json.dumps(mutated))
     assert main([str(path)]) == 1
     assert "FilterLowConfidenceRole / filter-low-confidence / TooBroad" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("actions", [
+    ["sagemaker:ListMonitoringExecutions", "ecr:GetAuthorizationToken"], ["logs:*LogDelivery"],
+    ["cloudwatch:PutMetricData"],
+])
+def test_star_resource_passes_for_actions_without_a_resource_type(template, actions):
+    mutated = copy.deepcopy(template)
+    _statements(mutated, "FilterLowConfidenceRole").append({"Sid": "Star", "Effect": "Allow", "Action": actions,
+                                                            "Resource": "*"})
+    assert check_template(mutated) == []
 
 
 def test_policy_check_fails_on_managed_policies(template):
@@ -168,16 +191,17 @@ def test_parameter_defaults_match_the_settings(template):
     assert defaults["MwaaEnvironmentName"] == SETTINGS.mwaa.environment_name
     assert defaults["MwaaAirflowVersion"] == SETTINGS.mwaa.airflow_version
     assert f"{defaults['MwaaPrefix']}/dags" == SETTINGS.mwaa.dags_prefix
+    assert [defaults["ErrorAlarmName"], defaults["LatencyAlarmName"]] == SETTINGS.deploy.rollback_alarms
     assert defaults["EnableEndpointAutoscaling"] == "false"
     assert defaults["CreateMwaaEnvironment"] == "false"
 
 
-def test_rollback_alarms_watch_the_endpoint_variant(template):
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+def test_rollback_alarms_are_named_by_parameters_and_watch_the_endpoint_variant(template):
+    alarms = {a["Properties"]["AlarmName"]["Ref"]: a["Properties"]
               for a in resources_of_type(template, "AWS::CloudWatch::Alarm").values()}
-    assert sorted(alarms) == sorted(SETTINGS.deploy.rollback_alarms)
-    assert alarms["scones-endpoint-5xx"]["MetricName"] == "Invocation5XXErrors"
-    assert alarms["scones-endpoint-latency"]["MetricName"] == "ModelLatency"
+    assert set(alarms) == {"ErrorAlarmName", "LatencyAlarmName"}
+    assert alarms["ErrorAlarmName"]["MetricName"] == "Invocation5XXErrors"
+    assert alarms["LatencyAlarmName"]["MetricName"] == "ModelLatency"
     for alarm in alarms.values():
         assert alarm["Namespace"] == "AWS/SageMaker"
         assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
@@ -235,8 +259,3 @@ def test_outputs_cover_every_name_the_settings_need(template):
         "SerializeImageFunctionName", "ClassifyImageFunctionName", "FilterLowConfidenceFunctionName",
         "MwaaExecutionRoleArn", "DataKeyArn",
     } <= set(template["Outputs"])
-
-
-def test_example_parameters_are_template_parameters(template):
-    example = json.loads((TEMPLATE_FILE.parent / "parameters.example.json").read_text())
-    assert {p["ParameterKey"] for p in example} <= set(template["Parameters"])

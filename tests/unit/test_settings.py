@@ -2,7 +2,17 @@ from pathlib import Path
 
 import pytest
 
-from include.settings import SETTINGS_FILE, SettingsError, load_settings
+from include.settings import (
+    DOTENV_FILE,
+    ENV_FILE_VARIABLE,
+    NOT_SETTINGS,
+    SETTINGS_FILE,
+    SettingsError,
+    dotenv_file,
+    export_dotenv_aws_variables,
+    get_settings,
+    load_settings,
+)
 
 
 def test_defaults_load_with_local_runtime():
@@ -85,3 +95,120 @@ def test_human_review_settings_load_with_their_defaults():
 def test_an_unknown_queue_order_names_its_setting():
     with pytest.raises(SettingsError, match="SCONES_REVIEW__QUEUE_ORDER"):
         load_settings(environ={"SCONES_REVIEW__QUEUE_ORDER": "random"})
+def dotenv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / ".env"
+    path.write_text(text)
+    return path
+
+
+def test_dotenv_overrides_the_file_and_the_environment_overrides_dotenv(tmp_path: Path):
+    env_file = dotenv(tmp_path, "SCONES_RUNTIME=aws\nSCONES_BUCKET=from-dotenv\n")
+    settings = load_settings(environ={"SCONES_BUCKET": "from-the-shell"}, env_file=env_file)
+    assert (settings.runtime, settings.bucket) == ("aws", "from-the-shell")
+
+
+def test_unrelated_dotenv_entries_are_ignored(tmp_path: Path):
+    env_file = dotenv(tmp_path, "# compose and the AWS CLI read these\nAIRFLOW_UID=1000\nAWS_PROFILE=dev\n"
+                                "SCONES_TRAINING__EPOCHS=3\n")
+    assert load_settings(environ={}, env_file=env_file).training.epochs == 3
+
+
+@pytest.mark.parametrize(("where", "name", "closest"), [
+    ("environment", "SCONES_TRAINING__EPOCH", "SCONES_TRAINING__EPOCHS"),
+    ("environment", "SCONES_BUKET", "SCONES_BUCKET"),
+    (".env", "SCONES_MONITOR__USE_MODEL_MONITORING", "SCONES_MONITOR__USE_MODEL_MONITOR"),
+])
+def test_misspelt_variable_is_refused_naming_the_closest_setting(tmp_path: Path, where, name, closest):
+    environ, env_file = ({name: "1"}, None) if where == "environment" else ({}, dotenv(tmp_path, f"{name}=1\n"))
+    with pytest.raises(SettingsError, match=f"{name} .* is not a setting: did you mean {closest} "):
+        load_settings(environ=environ, env_file=env_file)
+
+
+def test_scones_variables_that_are_not_settings_are_allowed():
+    assert load_settings(environ=dict.fromkeys(NOT_SETTINGS, "x")).runtime == "local"
+
+
+@pytest.mark.parametrize("environ", [
+    {"SCONES_MONITOR__RETRAIN_COOLDOWN_HOURS": "inf"},
+    {"SCONES_MONITOR__COMPARISON_THRESHOLD": "nan"},
+    {"SCONES_TRAINING__LEARNING_RATE": "Infinity"},
+])
+def test_unbounded_numbers_are_refused(environ):
+    (name,) = environ
+    with pytest.raises(SettingsError, match=f"{name}\\): Input should be a finite number"):
+        load_settings(environ=environ)
+
+
+def test_infinite_cooldown_in_the_file_is_refused(tmp_path: Path):
+    path = tmp_path / "settings.toml"
+    path.write_text(SETTINGS_FILE.read_text().replace("retrain_cooldown_hours = 24", "retrain_cooldown_hours = inf"))
+    with pytest.raises(SettingsError, match=r"monitor\.retrain_cooldown_hours"):
+        load_settings(path, environ={})
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_empty_data_root_is_refused(value):
+    with pytest.raises(SettingsError, match=r"setting 'data_root' \(env SCONES_DATA_ROOT\).*must not be empty"):
+        load_settings(environ={"SCONES_DATA_ROOT": value})
+
+
+def test_list_that_is_not_json_names_its_variable():
+    with pytest.raises(SettingsError, match=r"setting 'deploy.rollback_alarms' \(env SCONES_DEPLOY__ROLLBACK_ALARMS"
+                                            r".*'a,b' is not JSON"):
+        load_settings(environ={"SCONES_DEPLOY__ROLLBACK_ALARMS": "a,b"})
+
+
+def test_table_from_the_environment_replaces_the_files_table():
+    settings = load_settings(environ={"SCONES_MONITOR__ACTIONS": '{"baseline_drift_check": "alert"}'})
+    assert settings.monitor.actions == {"baseline_drift_check": "alert"}
+    assert settings.monitor.schedule == "@hourly"
+
+
+def test_invalid_list_item_names_the_lists_variable():
+    with pytest.raises(SettingsError, match=r"setting 'tuning.continuous.0.max' \(env SCONES_TUNING__CONTINUOUS\)"):
+        load_settings(environ={"SCONES_TUNING__CONTINUOUS": '[{"name": "dropout", "min": 0.1, "max": "high"}]'})
+
+
+def test_process_settings_read_the_env_file_the_environment_names(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(dotenv(tmp_path, "SCONES_BUCKET=from-dotenv\n")))
+    get_settings.cache_clear()
+    try:
+        assert get_settings().bucket == "from-dotenv"
+    finally:
+        get_settings.cache_clear()
+
+
+def test_env_file_variable_naming_no_file_is_refused(tmp_path: Path):
+    with pytest.raises(SettingsError, match=f"{ENV_FILE_VARIABLE}=.* names no file"):
+        dotenv_file({ENV_FILE_VARIABLE: str(tmp_path / "missing.env")})
+
+
+def test_project_dotenv_is_the_default_and_an_empty_variable_reads_none():
+    assert dotenv_file({ENV_FILE_VARIABLE: ""}) is None
+    assert dotenv_file({}) in (DOTENV_FILE, None)
+
+
+def test_dotenv_aws_variables_reach_boto3(tmp_path: Path, monkeypatch):
+    import boto3
+
+    config = tmp_path / "aws-config"
+    config.write_text("[profile dev]\nregion = eu-west-1\n")
+    monkeypatch.setenv(ENV_FILE_VARIABLE, str(dotenv(tmp_path, f"AWS_PROFILE=dev\nAWS_CONFIG_FILE={config}\n")))
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert export_dotenv_aws_variables() == {"AWS_PROFILE": "dev", "AWS_CONFIG_FILE": str(config)}
+    session = boto3.session.Session()
+    assert (session.profile_name, session.region_name) == ("dev", "eu-west-1")
+
+
+def test_the_shells_aws_variables_win_over_dotenv(tmp_path: Path):
+    environ = {ENV_FILE_VARIABLE: str(dotenv(tmp_path, "AWS_PROFILE=dev\nAWS_DEFAULT_REGION=eu-west-1\n")),
+               "AWS_PROFILE": "ops"}
+    assert export_dotenv_aws_variables(environ) == {"AWS_DEFAULT_REGION": "eu-west-1"}
+    assert environ["AWS_PROFILE"] == "ops"
+
+
+def test_the_env_example_loads_as_a_dotenv():
+    example = DOTENV_FILE.with_name(".env.example")
+    assert load_settings(environ={}, env_file=example).runtime == "local"
