@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 HOUR = timedelta(hours=1)
 
@@ -103,7 +104,7 @@ def _input_bytes(payload: object) -> bytes | None:
     if not is_base64:
         return data.encode("utf-8")
     try:
-        return base64.b64decode(data)
+        return binascii.a2b_base64(data)
     except (binascii.Error, ValueError):
         return b""
 
@@ -143,17 +144,63 @@ def parse_line(line: str | bytes) -> CaptureEvent:
     return CaptureEvent(image, output, inference_time, complete)
 
 
+def _window_events(lines: Iterator[bytes], folder_in_window: bool, window: TimeWindow) -> Iterator[CaptureEvent]:
+    for line in lines:
+        if not line.strip():
+            continue
+        event = parse_line(line)
+        if event.inference_time is not None:
+            if window.contains(event.inference_time):
+                yield event
+        elif folder_in_window:
+            yield event
+
+
+def _folder_in_window(hour: datetime | None, window: TimeWindow) -> bool:
+    return hour is None or window.overlaps(hour, hour + HOUR)
+
+
 def read_events(files: list[tuple[Path, datetime | None]], window: TimeWindow) -> Iterator[CaptureEvent]:
     """Events in the window, plus undated lines from hour folders inside the window."""
     for path, hour in files:
-        folder_in_window = hour is None or window.overlaps(hour, hour + HOUR)
         with path.open("rb") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                event = parse_line(line)
-                if event.inference_time is not None:
-                    if window.contains(event.inference_time):
-                        yield event
-                elif folder_in_window:
-                    yield event
+            yield from _window_events(iter(handle), _folder_in_window(hour, window), window)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The lines of one capture file that start in ``[start, end)`` (byte offsets)."""
+
+    path: Path
+    hour: datetime | None
+    start: int
+    end: int
+
+
+def plan_shards(files: list[tuple[Path, datetime | None]], shard_bytes: int) -> list[Shard]:
+    """Cut the window's files into pieces of about ``shard_bytes`` that workers can read apart."""
+    shards = []
+    for path, hour in files:
+        size = path.stat().st_size
+        for start in range(0, max(size, 1), shard_bytes):
+            shards.append(Shard(path, hour, start, min(start + shard_bytes, size)))
+    return shards
+
+
+def _shard_lines(handle: BinaryIO, shard: Shard) -> Iterator[bytes]:
+    """Whole lines starting inside the shard; a line crossing ``end`` belongs to this shard."""
+    position = shard.start
+    if shard.start > 0:
+        handle.seek(shard.start - 1)
+        position += len(handle.readline()) - 1  # finish the line the previous shard owns (or just its newline)
+    for line in handle:
+        if position >= shard.end:
+            return
+        position += len(line)
+        yield line
+
+
+def read_shard_events(shard: Shard, window: TimeWindow) -> Iterator[CaptureEvent]:
+    """Events of one shard, with the same window rules as :func:`read_events`."""
+    with shard.path.open("rb") as handle:
+        yield from _window_events(_shard_lines(handle, shard), _folder_in_window(shard.hour, window), window)

@@ -7,7 +7,15 @@ between the two empirical CDFs (recovered from the KLL sketches); categorical dr
 L-infinity distance between the category share vectors. With the ``Robust`` comparison method a
 distance must also exceed what chance gives at 99% confidence for the two sample sizes (the
 two-sample Kolmogorov-Smirnov critical value for numbers, a two-proportion bound for category
-shares), so a handful of requests cannot raise drift on noise alone.
+shares), family-wise over the features compared (Bonferroni), so neither a handful of requests
+nor the number of features compared can raise drift on noise alone.
+
+Two more checks report as ``baseline_drift_check`` too, so the same ignore/alert/retrain mapping
+applies: a KS test with a p-value on each of the shift-test features (the predicted probability
+and the continuous image and confidence features), Bonferroni-corrected across them; and the
+label-free estimated accuracy against a floor (feature ``estimated_accuracy``). A feature's
+violation names every test that fired. Every check's test, threshold and result is kept in
+:attr:`Evaluation.checks` for the summary and the report.
 """
 
 from __future__ import annotations
@@ -15,15 +23,32 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
+from accuracy_estimate import DEFAULT_MIN_ESTIMATED_ACCURACY, estimate_accuracy
 from feature_statistics import category_shares, common_counts, features_by_name, numeric_sample
-from features import FRACTIONAL, IMAGE_FEATURES, INTEGRAL, STRING, UNKNOWN
+from features import (
+    ESTIMATE_FEATURE,
+    FEATURE_NAMES,
+    FRACTIONAL,
+    IMAGE_FEATURES,
+    INTEGRAL,
+    SHIFT_TEST_FEATURES,
+    STRING,
+    UNKNOWN,
+)
+from shift_tests import DEFAULT_ALPHA, bonferroni_level, ks_p_value
 from sketch import linf_distance
 
 KS_COEFFICIENT_99 = 1.628
 Z_99 = 2.576
+CHANCE_ALPHA = 0.01
+Z_99_ONE_SIDED = 2.326
 COMPLETENESS_TOLERANCE = 1e-9
+LINF_TEST = "L-infinity distance"
+KS_TEST = "KS test"
+ESTIMATE_TEST = "estimated accuracy"
 
 
 @dataclass(frozen=True)
@@ -35,24 +60,45 @@ class WindowNotes:
     confidence_threshold: float | None = None
 
 
+@dataclass(frozen=True)
+class CheckConfig:
+    """The run's settings for the checks that constraints.json has no field for."""
+
+    ks_alpha: float = DEFAULT_ALPHA
+    min_estimated_accuracy: float = DEFAULT_MIN_ESTIMATED_ACCURACY
+
+
 @dataclass
 class Evaluation:
     violations: list[dict[str, str]] = field(default_factory=list)
     drift_distances: dict[str, float] = field(default_factory=dict)
+    p_values: dict[str, float] = field(default_factory=dict)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    estimated_accuracy: dict[str, Any] | None = None
+    unchecked: dict[str, str] = field(default_factory=dict)
+    input_drift: bool = False
 
     def add(self, feature: str, check: str, description: str) -> None:
         self.violations.append({"feature_name": feature, "constraint_check_type": check, "description": description})
 
+    def record(self, feature: str, test: str, value: float, threshold: float, rule: str, violated: bool,
+               **detail: Any) -> None:
+        """Keep one test's result beside its threshold, violated or not."""
+        self.checks.append({"feature": feature, "check": "baseline_drift_check", "test": test,
+                            "value": value, "threshold": threshold, "rule": rule, "violated": violated, **detail})
 
-def ks_critical_value(baseline_count: int, current_count: int) -> float:
-    """Two-sample KS critical distance at 99% confidence."""
+
+def ks_critical_value(baseline_count: int, current_count: int, alpha: float = CHANCE_ALPHA) -> float:
+    """Two-sample KS critical distance at level ``alpha`` (99% confidence by default)."""
     if baseline_count <= 0 or current_count <= 0:
         return math.inf
-    return KS_COEFFICIENT_99 * math.sqrt((baseline_count + current_count) / (baseline_count * current_count))
+    coefficient = KS_COEFFICIENT_99 if alpha == CHANCE_ALPHA else math.sqrt(-math.log(alpha / 2) / 2)
+    return coefficient * math.sqrt((baseline_count + current_count) / (baseline_count * current_count))
 
 
-def share_critical_value(baseline_shares: dict[str, float], baseline_count: int, current_count: int) -> float:
-    """Largest share difference two samples of these sizes show by chance, at 99% confidence.
+def share_critical_value(baseline_shares: dict[str, float], baseline_count: int, current_count: int,
+                         alpha: float = CHANCE_ALPHA) -> float:
+    """Largest share difference two samples of these sizes show by chance, at level ``alpha`` (99% by default).
 
     A two-proportion z bound at the widest baseline share; with 24 requests a 0.2 swing in class
     share is noise, with thousands it is drift.
@@ -60,7 +106,8 @@ def share_critical_value(baseline_shares: dict[str, float], baseline_count: int,
     if baseline_count <= 0 or current_count <= 0:
         return math.inf
     spread = max(p * (1 - p) for p in baseline_shares.values())
-    return Z_99 * math.sqrt(spread * (1 / baseline_count + 1 / current_count))
+    z = Z_99 if alpha == CHANCE_ALPHA else NormalDist().inv_cdf(1 - alpha / 2)
+    return z * math.sqrt(spread * (1 / baseline_count + 1 / current_count))
 
 
 def _type_matches(expected: str, observed: str) -> bool:
@@ -139,19 +186,36 @@ def _threshold(constraint: dict[str, Any], distribution: dict[str, Any], key: st
     return float(overrides.get(key, distribution.get(key, 0.1)))
 
 
-def _check_drift(
-    evaluation: Evaluation,
-    constraint: dict[str, Any],
-    feature: dict[str, Any],
-    baseline: dict[str, Any],
-    distribution: dict[str, Any],
-    notes: WindowNotes,
-) -> None:
+def _robust(distribution: dict[str, Any]) -> bool:
+    return distribution.get("comparison_method", "Robust") == "Robust"
+
+
+@dataclass(frozen=True)
+class _DriftTests:
+    """What one feature's drift tests found; ``None`` fields were not run."""
+
+    distance: float
+    threshold: float
+    chance_bound: float | None
+    distance_fired: bool
+    p_value: float | None = None
+    level: float | None = None
+
+    @property
+    def ks_fired(self) -> bool:
+        return self.p_value is not None and self.level is not None and self.p_value < self.level
+
+
+def _distance_test(
+    constraint: dict[str, Any], feature: dict[str, Any], baseline: dict[str, Any], distribution: dict[str, Any],
+    chance_alpha: float,
+) -> _DriftTests | None:
     name = constraint["name"]
+    robust = _robust(distribution)
     if feature.get("inferred_type") == STRING:
         before, after = category_shares(baseline), category_shares(feature)
         if not before or not after:
-            return
+            return None
         if distribution.get("categorical_drift_method", "LInfinity") != "LInfinity":
             print(
                 f"categorical_drift_method {distribution['categorical_drift_method']!r} is not supported for "
@@ -160,25 +224,98 @@ def _check_drift(
             )
         distance = max(abs(before.get(k, 0.0) - after.get(k, 0.0)) for k in set(before) | set(after))
         threshold = _threshold(constraint, distribution, "categorical_comparison_threshold")
-        significant = distribution.get("comparison_method", "Robust") != "Robust" or distance > share_critical_value(
-            before, common_counts(baseline)[0], common_counts(feature)[0]
-        )
+        bound = share_critical_value(before, common_counts(baseline)[0], common_counts(feature)[0], chance_alpha)
     else:
         before_sample, after_sample = numeric_sample(baseline), numeric_sample(feature)
         if before_sample is None or after_sample is None:
-            return
+            return None
         distance = linf_distance(before_sample, after_sample)
         threshold = _threshold(constraint, distribution, "comparison_threshold")
-        significant = distribution.get("comparison_method", "Robust") != "Robust" or distance > ks_critical_value(
-            common_counts(baseline)[0], common_counts(feature)[0]
-        )
-    evaluation.drift_distances[name] = distance
-    if distance > threshold and significant:
+        bound = ks_critical_value(common_counts(baseline)[0], common_counts(feature)[0], chance_alpha)
+    fired = distance > threshold and (not robust or distance > bound)
+    return _DriftTests(distance, threshold, bound if robust else None, fired)
+
+
+def _with_ks(tests: _DriftTests, feature: dict[str, Any], baseline: dict[str, Any], level: float) -> _DriftTests:
+    p_value = ks_p_value(tests.distance, common_counts(baseline)[0], common_counts(feature)[0])
+    return _DriftTests(tests.distance, tests.threshold, tests.chance_bound, tests.distance_fired, p_value, level)
+
+
+def _drift_description(tests: _DriftTests, alpha: float, family: int) -> str:
+    distance = round(tests.distance, 4)
+    if tests.distance_fired:
+        text = f"Baseline drift distance: {distance} exceeds threshold: {tests.threshold}"
+    else:
+        text = f"Baseline drift distance: {distance} is within threshold: {tests.threshold}, but"
+    if tests.ks_fired:
+        joiner = ";" if tests.distance_fired else ""
+        text += (f"{joiner} the KS test p-value: {tests.p_value:.3g} is below the Bonferroni-corrected level: "
+                 f"{tests.level:.3g} (alpha {alpha} over {family} tests)")
+    return text
+
+
+def _record_drift(evaluation: Evaluation, name: str, tests: _DriftTests, alpha: float, family: int,
+                  compared: int) -> None:
+    bound = "" if tests.chance_bound is None else (
+        f" and > chance bound {tests.chance_bound:.3f} (99% over {compared} features)")
+    evaluation.record(name, LINF_TEST, tests.distance, tests.threshold, f"fires when > {tests.threshold}{bound}",
+                      tests.distance_fired, chance_bound=tests.chance_bound)
+    if tests.p_value is not None and tests.level is not None:
+        evaluation.record(name, KS_TEST, tests.p_value, tests.level,
+                          f"fires when p < {tests.level:.3g} (alpha {alpha} / {family} tests)", tests.ks_fired,
+                          alpha=alpha, tests=family)
+
+
+def _check_drift(
+    evaluation: Evaluation,
+    constraint: dict[str, Any],
+    feature: dict[str, Any],
+    baseline: dict[str, Any],
+    distribution: dict[str, Any],
+    notes: WindowNotes,
+    config: CheckConfig,
+    family: int,
+    compared: int,
+) -> None:
+    name = constraint["name"]
+    tests = _distance_test(constraint, feature, baseline, distribution, CHANCE_ALPHA / max(compared, 1))
+    if tests is None:
+        return
+    level = bonferroni_level(config.ks_alpha, family)
+    if name in SHIFT_TEST_FEATURES:
+        tests = _with_ks(tests, feature, baseline, level)
+        evaluation.p_values[name] = tests.p_value  # type: ignore[assignment]
+    evaluation.drift_distances[name] = tests.distance
+    _record_drift(evaluation, name, tests, config.ks_alpha, family, compared)
+    if tests.ks_fired and name in IMAGE_FEATURES:
+        evaluation.input_drift = True
+    if tests.distance_fired or tests.ks_fired:
+        description = _drift_description(tests, config.ks_alpha, family) + _drift_detail(name, baseline, feature, notes)
+        evaluation.add(name, "baseline_drift_check", description)
+
+
+def _check_estimated_accuracy(
+    evaluation: Evaluation, current: dict[str, Any], baseline: dict[str, Any] | None, robust: bool,
+    config: CheckConfig,
+) -> None:
+    estimate = estimate_accuracy(features_by_name(current), features_by_name(baseline) if baseline else None,
+                                 input_drift=evaluation.input_drift)
+    if estimate is None:
+        return
+    floor = config.min_estimated_accuracy
+    upper = min(1.0, estimate.value + Z_99_ONE_SIDED * estimate.standard_error)
+    fired = (upper if robust else estimate.value) < floor
+    evaluation.estimated_accuracy = {**estimate.as_dict(), "floor": floor, "upper_bound_99": upper}
+    rule = f"fires when < {floor}" + (" with 99% confidence (upper bound below it)" if robust else "")
+    evaluation.record(ESTIMATE_FEATURE, ESTIMATE_TEST, estimate.value, floor, rule, fired,
+                      method=estimate.method, upper_bound_99=upper)
+    if fired:
+        baseline_text = "" if estimate.baseline is None else f", baseline {estimate.baseline:.3f}"
         evaluation.add(
-            name,
+            ESTIMATE_FEATURE,
             "baseline_drift_check",
-            f"Baseline drift distance: {round(distance, 4)} exceeds threshold: {threshold}"
-            + _drift_detail(name, baseline, feature, notes),
+            f"Estimated accuracy: {estimate.value:.3f} is below the floor: {floor} "
+            f"(label-free {estimate.method} estimate, 99% upper bound {upper:.3f}{baseline_text})",
         )
 
 
@@ -187,25 +324,34 @@ def evaluate(
     constraints: dict[str, Any],
     baseline: dict[str, Any] | None,
     notes: WindowNotes,
+    config: CheckConfig = CheckConfig(),
 ) -> Evaluation:
     """All violations of ``constraints`` (and drift from ``baseline``) by the ``current`` statistics."""
     evaluation = Evaluation()
-    config = constraints.get("monitoring_config", {})
-    if config.get("evaluate_constraints", "Enabled") != "Enabled" or current["dataset"]["item_count"] == 0:
+    monitoring = constraints.get("monitoring_config", {})
+    if monitoring.get("evaluate_constraints", "Enabled") != "Enabled" or current["dataset"]["item_count"] == 0:
         return evaluation
     observed = features_by_name(current)
     expected = features_by_name(constraints)
     reference = features_by_name(baseline) if baseline else {}
-    distribution = config.get("distribution_constraints", {})
+    distribution = monitoring.get("distribution_constraints", {})
     compare = baseline is not None and distribution.get("perform_comparison", "Enabled") == "Enabled"
+    family = sum(1 for name in SHIFT_TEST_FEATURES if name in expected and name in reference and name in observed)
+    compared = sum(1 for name in expected if name in reference and name in observed and name != ESTIMATE_FEATURE)
     for name, constraint in expected.items():
         feature = observed.get(name)
         if feature is None:
             evaluation.add(name, "missing_column_check", f"Column {name} in the baseline is missing from the data.")
             continue
-        _check_feature(evaluation, constraint, feature, config, notes)
-        if compare and name in reference:
-            _check_drift(evaluation, constraint, feature, reference[name], distribution, notes)
+        _check_feature(evaluation, constraint, feature, monitoring, notes)
+        if compare and name in reference and name != ESTIMATE_FEATURE:
+            _check_drift(evaluation, constraint, feature, reference[name], distribution, notes, config, family,
+                         compared)
     for name in observed.keys() - expected.keys():
-        evaluation.add(name, "extra_column_check", f"Column {name} is not in the baseline constraints.")
+        if name in FEATURE_NAMES:  # derived by a newer analyzer than the baseline's: nothing to compare with
+            evaluation.unchecked[name] = "not in the baseline (made by an older analyzer): re-baseline to check it"
+        else:
+            evaluation.add(name, "extra_column_check", f"Column {name} is not in the baseline constraints.")
+    if compare and ESTIMATE_FEATURE in expected:
+        _check_estimated_accuracy(evaluation, current, baseline, _robust(distribution), config)
     return evaluation
