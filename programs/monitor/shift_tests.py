@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-DEFAULT_ALPHA = 0.01
+DEFAULT_ALPHA = 0.005
 _SERIES_TERMS = 100
 
 

@@ -89,7 +89,7 @@ def test_ignored_checks_are_shown_as_ignored_not_among_the_acted_on(analysis: Pa
 def test_each_check_is_stated_with_its_test_and_threshold(rendered: Path) -> None:
     index = page(rendered)
     assert "<td>motorcycle_probability</td><td>KS test</td>" in index
-    assert "fires when p &lt; 0.002 (alpha 0.01 / 5 tests)" in index
+    assert "fires when p &lt; 0.001 (alpha 0.005 / 5 tests)" in index
     assert "fires when &gt; 0.1 and &gt; chance bound" in index
     assert "<td>estimated_accuracy</td><td>estimated accuracy</td>" in index
 

@@ -12,6 +12,7 @@ from constraints import suggest_constraints
 from feature_statistics import DatasetProfile
 from features import SHIFT_TEST_FEATURES
 from PIL import Image
+from shift_tests import DEFAULT_ALPHA
 
 from .helpers import checks_by_feature, read, run, validate, violations
 from .traffic import Profile, traffic, write_capture
@@ -63,7 +64,7 @@ def test_drifted_window_files_still_follow_model_monitor_schemas(tmp_path: Path,
 def test_the_summary_states_each_ks_test_with_its_bonferroni_level(tmp_path: Path, baseline: Path) -> None:
     tests = [c for c in summary(analyze(tmp_path, baseline, Profile()))["checks"] if c["test"] == "KS test"]
     assert {c["feature"] for c in tests} == set(SHIFT_TEST_FEATURES)
-    assert all(c["threshold"] == pytest.approx(0.01 / len(SHIFT_TEST_FEATURES)) for c in tests)
+    assert all(c["threshold"] == pytest.approx(DEFAULT_ALPHA / len(SHIFT_TEST_FEATURES)) for c in tests)
 
 
 def test_the_ks_alpha_comes_from_the_run(tmp_path: Path, baseline: Path) -> None:
