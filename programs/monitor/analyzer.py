@@ -182,7 +182,9 @@ def run_analysis(config: RunConfig, environ: Mapping[str, str]) -> int:
             present, missing = common_counts(feature)
             if present + missing:
                 completeness[name] = present / (present + missing)
-        write_metrics(config.metrics_dir, metric_lines(evaluation.drift_distances, completeness, environ))
+        estimate = (evaluation.estimated_accuracy or {}).get("value")
+        write_metrics(config.metrics_dir, metric_lines(evaluation.drift_distances, completeness, environ,
+                                                       evaluation.p_values, estimate))
     item_count = window.statistics["dataset"]["item_count"]
     if item_count == 0:
         print("no traffic: no capture records in the window")

@@ -128,14 +128,15 @@ def plot_estimated_accuracy(slots: Sequence[Slot], floor: float | None, baseline
     """The label-free accuracy estimate per interval, with the floor that raises a violation."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
     positions = _slot_centres(slots, _time_axis(ax, slots))
-    ax.plot(positions, _gaps_as_nan(estimate_series(slots)), marker="o", color=CURRENT_COLOR,
-            label="estimated accuracy")
+    values = estimate_series(slots)
+    ax.plot(positions, _gaps_as_nan(values), marker="o", color=CURRENT_COLOR, label="estimated accuracy")
     if floor is not None:
         ax.axhline(floor, color="black", linestyle="--", linewidth=1, label=f"floor {floor}")
     if baseline_estimate is not None:
         ax.axhline(baseline_estimate, color=BASELINE_COLOR, linestyle=":", linewidth=1,
                    label=f"baseline estimate {baseline_estimate:.3f}")
-    ax.set_ylim(0.4, 1.0)
+    lowest = min([v for v in values if v is not None] + [floor or 1.0, 0.45])
+    ax.set_ylim(max(0.0, lowest - 0.05), 1.0)
     ax.set(title="Estimated accuracy over time (label-free)", ylabel="estimated accuracy")
     ax.legend(fontsize=8, loc="lower left")
     _save(fig, path)
