@@ -20,94 +20,27 @@ violation names every test that fired. Every check's test, threshold and result 
 
 from __future__ import annotations
 
-import math
-import sys
-from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any
 
-from accuracy_estimate import DEFAULT_MIN_ESTIMATED_ACCURACY, estimate_accuracy
-from feature_statistics import category_shares, common_counts, features_by_name, numeric_sample
-from features import (
-    ESTIMATE_FEATURE,
-    FEATURE_NAMES,
-    FRACTIONAL,
-    IMAGE_FEATURES,
-    INTEGRAL,
-    SHIFT_TEST_FEATURES,
-    STRING,
-    UNKNOWN,
+from drift_checks import (
+    CHANCE_ALPHA,
+    ESTIMATE_TEST,
+    KS_TEST,
+    LINF_TEST,
+    check_drift,
+    check_estimated_accuracy,
+    is_robust,
+    ks_critical_value,
+    share_critical_value,
 )
-from shift_tests import DEFAULT_ALPHA, bonferroni_level, ks_p_value
-from sketch import linf_distance
+from evaluation import CheckConfig, Evaluation, WindowNotes
+from feature_statistics import category_shares, common_counts, features_by_name
+from features import ESTIMATE_FEATURE, FEATURE_NAMES, FRACTIONAL, IMAGE_FEATURES, INTEGRAL, SHIFT_TEST_FEATURES, UNKNOWN
 
-KS_COEFFICIENT_99 = 1.628
-Z_99 = 2.576
-CHANCE_ALPHA = 0.01
-Z_99_ONE_SIDED = 2.326
+__all__ = ["CHANCE_ALPHA", "ESTIMATE_TEST", "KS_TEST", "LINF_TEST", "CheckConfig", "Evaluation", "WindowNotes",
+           "evaluate", "ks_critical_value", "share_critical_value"]
+
 COMPLETENESS_TOLERANCE = 1e-9
-LINF_TEST = "L-infinity distance"
-KS_TEST = "KS test"
-ESTIMATE_TEST = "estimated accuracy"
-
-
-@dataclass(frozen=True)
-class WindowNotes:
-    """Facts about the window that explain violations."""
-
-    malformed_records: int = 0
-    decode_failures: int = 0
-    confidence_threshold: float | None = None
-
-
-@dataclass(frozen=True)
-class CheckConfig:
-    """The run's settings for the checks that constraints.json has no field for."""
-
-    ks_alpha: float = DEFAULT_ALPHA
-    min_estimated_accuracy: float = DEFAULT_MIN_ESTIMATED_ACCURACY
-
-
-@dataclass
-class Evaluation:
-    violations: list[dict[str, str]] = field(default_factory=list)
-    drift_distances: dict[str, float] = field(default_factory=dict)
-    p_values: dict[str, float] = field(default_factory=dict)
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    estimated_accuracy: dict[str, Any] | None = None
-    unchecked: dict[str, str] = field(default_factory=dict)
-    input_drift: bool = False
-
-    def add(self, feature: str, check: str, description: str) -> None:
-        self.violations.append({"feature_name": feature, "constraint_check_type": check, "description": description})
-
-    def record(self, feature: str, test: str, value: float, threshold: float, rule: str, violated: bool,
-               **detail: Any) -> None:
-        """Keep one test's result beside its threshold, violated or not."""
-        self.checks.append({"feature": feature, "check": "baseline_drift_check", "test": test,
-                            "value": value, "threshold": threshold, "rule": rule, "violated": violated, **detail})
-
-
-def ks_critical_value(baseline_count: int, current_count: int, alpha: float = CHANCE_ALPHA) -> float:
-    """Two-sample KS critical distance at level ``alpha`` (99% confidence by default)."""
-    if baseline_count <= 0 or current_count <= 0:
-        return math.inf
-    coefficient = KS_COEFFICIENT_99 if alpha == CHANCE_ALPHA else math.sqrt(-math.log(alpha / 2) / 2)
-    return coefficient * math.sqrt((baseline_count + current_count) / (baseline_count * current_count))
-
-
-def share_critical_value(baseline_shares: dict[str, float], baseline_count: int, current_count: int,
-                         alpha: float = CHANCE_ALPHA) -> float:
-    """Largest share difference two samples of these sizes show by chance, at level ``alpha`` (99% by default).
-
-    A two-proportion z bound at the widest baseline share; with 24 requests a 0.2 swing in class
-    share is noise, with thousands it is drift.
-    """
-    if baseline_count <= 0 or current_count <= 0:
-        return math.inf
-    spread = max(p * (1 - p) for p in baseline_shares.values())
-    z = Z_99 if alpha == CHANCE_ALPHA else NormalDist().inv_cdf(1 - alpha / 2)
-    return z * math.sqrt(spread * (1 / baseline_count + 1 / current_count))
 
 
 def _type_matches(expected: str, observed: str) -> bool:
@@ -166,167 +99,15 @@ def _check_feature(
             )
 
 
-def _drift_detail(name: str, baseline: dict[str, Any], feature: dict[str, Any], notes: WindowNotes) -> str:
-    if name == "low_confidence" and notes.confidence_threshold is not None:
-        before = baseline.get("numerical_statistics", {}).get("mean", 0.0)
-        after = feature.get("numerical_statistics", {}).get("mean", 0.0)
-        return (
-            f" (share of predictions with confidence below {notes.confidence_threshold}: "
-            f"baseline {before:.3f}, current {after:.3f})"
-        )
-    if feature.get("inferred_type") == STRING:
-        before = ", ".join(f"{k} {v:.3f}" for k, v in sorted(category_shares(baseline).items()))
-        after = ", ".join(f"{k} {v:.3f}" for k, v in sorted(category_shares(feature).items()))
-        return f" (shares: baseline {before}; current {after})"
-    return ""
-
-
-def _threshold(constraint: dict[str, Any], distribution: dict[str, Any], key: str) -> float:
-    overrides = constraint.get("monitoringConfigOverrides") or {}
-    return float(overrides.get(key, distribution.get(key, 0.1)))
-
-
-def _robust(distribution: dict[str, Any]) -> bool:
-    return distribution.get("comparison_method", "Robust") == "Robust"
-
-
-@dataclass(frozen=True)
-class _DriftTests:
-    """What one feature's drift tests found; ``None`` fields were not run."""
-
-    distance: float
-    threshold: float
-    chance_bound: float | None
-    distance_fired: bool
-    p_value: float | None = None
-    level: float | None = None
-
-    @property
-    def ks_fired(self) -> bool:
-        return self.p_value is not None and self.level is not None and self.p_value < self.level
-
-
-def _distance_test(
-    constraint: dict[str, Any], feature: dict[str, Any], baseline: dict[str, Any], distribution: dict[str, Any],
-    chance_alpha: float,
-) -> _DriftTests | None:
-    name = constraint["name"]
-    robust = _robust(distribution)
-    if feature.get("inferred_type") == STRING:
-        before, after = category_shares(baseline), category_shares(feature)
-        if not before or not after:
-            return None
-        if distribution.get("categorical_drift_method", "LInfinity") != "LInfinity":
-            print(
-                f"categorical_drift_method {distribution['categorical_drift_method']!r} is not supported for "
-                f"{name}: using LInfinity",
-                file=sys.stderr,
-            )
-        distance = max(abs(before.get(k, 0.0) - after.get(k, 0.0)) for k in set(before) | set(after))
-        threshold = _threshold(constraint, distribution, "categorical_comparison_threshold")
-        bound = share_critical_value(before, common_counts(baseline)[0], common_counts(feature)[0], chance_alpha)
-    else:
-        before_sample, after_sample = numeric_sample(baseline), numeric_sample(feature)
-        if before_sample is None or after_sample is None:
-            return None
-        distance = linf_distance(before_sample, after_sample)
-        threshold = _threshold(constraint, distribution, "comparison_threshold")
-        bound = ks_critical_value(common_counts(baseline)[0], common_counts(feature)[0], chance_alpha)
-    fired = distance > threshold and (not robust or distance > bound)
-    return _DriftTests(distance, threshold, bound if robust else None, fired)
-
-
-def _with_ks(tests: _DriftTests, feature: dict[str, Any], baseline: dict[str, Any], level: float) -> _DriftTests:
-    p_value = ks_p_value(tests.distance, common_counts(baseline)[0], common_counts(feature)[0])
-    return _DriftTests(tests.distance, tests.threshold, tests.chance_bound, tests.distance_fired, p_value, level)
-
-
-def _drift_description(tests: _DriftTests, alpha: float, family: int) -> str:
-    distance = round(tests.distance, 4)
-    if tests.distance_fired:
-        text = f"Baseline drift distance: {distance} exceeds threshold: {tests.threshold}"
-    else:
-        text = f"Baseline drift distance: {distance} is within threshold: {tests.threshold}, but"
-    if tests.ks_fired:
-        joiner = ";" if tests.distance_fired else ""
-        text += (f"{joiner} the KS test p-value: {tests.p_value:.3g} is below the Bonferroni-corrected level: "
-                 f"{tests.level:.3g} (alpha {alpha} over {family} tests)")
-    return text
-
-
-def _record_drift(evaluation: Evaluation, name: str, tests: _DriftTests, alpha: float, family: int,
-                  compared: int) -> None:
-    bound = "" if tests.chance_bound is None else (
-        f" and > chance bound {tests.chance_bound:.3f} (99% over {compared} features)")
-    evaluation.record(name, LINF_TEST, tests.distance, tests.threshold, f"fires when > {tests.threshold}{bound}",
-                      tests.distance_fired, chance_bound=tests.chance_bound)
-    if tests.p_value is not None and tests.level is not None:
-        evaluation.record(name, KS_TEST, tests.p_value, tests.level,
-                          f"fires when p < {tests.level:.3g} (alpha {alpha} / {family} tests)", tests.ks_fired,
-                          alpha=alpha, tests=family)
-
-
-def _check_drift(
-    evaluation: Evaluation,
-    constraint: dict[str, Any],
-    feature: dict[str, Any],
-    baseline: dict[str, Any],
-    distribution: dict[str, Any],
-    notes: WindowNotes,
-    config: CheckConfig,
-    family: int,
-    compared: int,
-) -> None:
-    name = constraint["name"]
-    tests = _distance_test(constraint, feature, baseline, distribution, CHANCE_ALPHA / max(compared, 1))
-    if tests is None:
-        return
-    level = bonferroni_level(config.ks_alpha, family)
-    if name in SHIFT_TEST_FEATURES:
-        tests = _with_ks(tests, feature, baseline, level)
-        evaluation.p_values[name] = tests.p_value  # type: ignore[assignment]
-    evaluation.drift_distances[name] = tests.distance
-    _record_drift(evaluation, name, tests, config.ks_alpha, family, compared)
-    if tests.ks_fired and name in IMAGE_FEATURES:
-        evaluation.input_drift = True
-    if tests.distance_fired or tests.ks_fired:
-        description = _drift_description(tests, config.ks_alpha, family) + _drift_detail(name, baseline, feature, notes)
-        evaluation.add(name, "baseline_drift_check", description)
-
-
-def _check_estimated_accuracy(
-    evaluation: Evaluation, current: dict[str, Any], baseline: dict[str, Any] | None, robust: bool,
-    config: CheckConfig,
-) -> None:
-    estimate = estimate_accuracy(features_by_name(current), features_by_name(baseline) if baseline else None,
-                                 input_drift=evaluation.input_drift)
-    if estimate is None:
-        return
-    floor = config.min_estimated_accuracy
-    upper = min(1.0, estimate.value + Z_99_ONE_SIDED * estimate.standard_error)
-    fired = (upper if robust else estimate.value) < floor
-    evaluation.estimated_accuracy = {**estimate.as_dict(), "floor": floor, "upper_bound_99": upper}
-    rule = f"fires when < {floor}" + (" with 99% confidence (upper bound below it)" if robust else "")
-    evaluation.record(ESTIMATE_FEATURE, ESTIMATE_TEST, estimate.value, floor, rule, fired,
-                      method=estimate.method, upper_bound_99=upper)
-    if fired:
-        baseline_text = "" if estimate.baseline is None else f", baseline {estimate.baseline:.3f}"
-        evaluation.add(
-            ESTIMATE_FEATURE,
-            "baseline_drift_check",
-            f"Estimated accuracy: {estimate.value:.3f} is below the floor: {floor} "
-            f"(label-free {estimate.method} estimate, 99% upper bound {upper:.3f}{baseline_text})",
-        )
-
-
 def evaluate(
     current: dict[str, Any],
     constraints: dict[str, Any],
     baseline: dict[str, Any] | None,
     notes: WindowNotes,
-    config: CheckConfig = CheckConfig(),
+    config: CheckConfig | None = None,
 ) -> Evaluation:
     """All violations of ``constraints`` (and drift from ``baseline``) by the ``current`` statistics."""
+    config = config or CheckConfig()
     evaluation = Evaluation()
     monitoring = constraints.get("monitoring_config", {})
     if monitoring.get("evaluate_constraints", "Enabled") != "Enabled" or current["dataset"]["item_count"] == 0:
@@ -345,7 +126,7 @@ def evaluate(
             continue
         _check_feature(evaluation, constraint, feature, monitoring, notes)
         if compare and name in reference and name != ESTIMATE_FEATURE:
-            _check_drift(evaluation, constraint, feature, reference[name], distribution, notes, config, family,
+            check_drift(evaluation, constraint, feature, reference[name], distribution, notes, config, family,
                          compared)
     for name in observed.keys() - expected.keys():
         if name in FEATURE_NAMES:  # derived by a newer analyzer than the baseline's: nothing to compare with
@@ -353,5 +134,5 @@ def evaluate(
         else:
             evaluation.add(name, "extra_column_check", f"Column {name} is not in the baseline constraints.")
     if compare and ESTIMATE_FEATURE in expected:
-        _check_estimated_accuracy(evaluation, current, baseline, _robust(distribution), config)
+        check_estimated_accuracy(evaluation, current, baseline, is_robust(distribution), config)
     return evaluation
