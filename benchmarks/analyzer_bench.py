@@ -1,10 +1,16 @@
-"""Drift analyzer throughput and peak memory on a 100k-record Data Capture window.
+"""Drift analyzer throughput against the decode floor, on one core and on all of them, and its peak memory.
 
 Writes a capture window of small PNG requests (32x32 to 64x64, a few dozen distinct images
-reused), baselines 5k records, then runs the analyzer on the window as a subprocess and prints
-records per second (wall and CPU) and the child's own peak RSS (``ru_maxrss`` from ``wait4``).
+reused) and baselines 5k records. Then, side by side in one run:
 
-    .venv/bin/python benchmarks/analyzer_bench.py [--records 100000]
+- the decode floor: base64 + PIL decode + the model's resize of the same records, in this process,
+  in records per CPU-second (what any analyzer of these images must at least spend);
+- the analyzer as a subprocess (the Processing job's command) with one worker: records per
+  CPU-second, and its ratio to the floor;
+- the analyzer with every CPU: records per wall-second, and its ratio to the floor's single-core
+  rate; peak RSS of the process tree (``ru_maxrss`` from ``wait4``).
+
+    nice -n 10 .venv/bin/python benchmarks/analyzer_bench.py [--records 100000]
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ import numpy as np
 from PIL import Image
 
 ANALYZER = Path(__file__).resolve().parents[1] / "programs" / "monitor" / "analyzer.py"
+sys.path.insert(0, str(ANALYZER.parent))
+
+from features import model_view  # noqa: E402  (the analyzer's own resize)
+
 START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 
 
@@ -81,59 +91,71 @@ def write_window(root: Path, records: int, seed: int, hours: int = 24) -> None:
         handle.close()  # type: ignore[attr-defined]
 
 
+def decode_floor(window: Path) -> tuple[int, float]:
+    """Records and CPU seconds to base64-decode, PIL-decode and resize every request image of the window."""
+    records = 0
+    started = time.process_time()
+    for path in sorted(window.rglob("*.jsonl")):
+        with path.open("rb") as handle:
+            for line in handle:
+                start = line.index(b'"data": "') + 9
+                body = base64.b64decode(line[start:line.index(b'"', start)])
+                with Image.open(io.BytesIO(body)) as image:
+                    model_view(image)
+                records += 1
+    return records, time.process_time() - started
+
+
+def run_analyzer(root: Path, workers: int) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (with its workers) and peak RSS MB of one analyzer run."""
+    baseline = root / "baseline"
+    command = [
+        sys.executable, str(ANALYZER), "--dataset-source", str(root / "window"),
+        "--output-path", str(root / f"result-{workers}"), "--workers", str(workers),
+        "--baseline-statistics", str(baseline / "statistics.json"),
+        "--baseline-constraints", str(baseline / "constraints.json"),
+    ]
+    log = root / f"analyzer-{workers}.log"
+    started = time.perf_counter()
+    with log.open("w") as output:
+        child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
+                                 env={**os.environ, "SCONES_MESSAGE_PATH": str(root / "message")})
+        _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(log.read_text())
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="analyzer-bench-") as work:
         root = Path(work)
         write_window(root / "validation", 5_000, seed=1)
         write_window(root / "window", args.records, seed=2)
         size_mb = sum(p.stat().st_size for p in (root / "window").rglob("*.jsonl")) / 1e6
-        baseline = root / "baseline"
-        environment = {"SCONES_MESSAGE_PATH": str(root / "message")}
         subprocess.run(
-            [
-                sys.executable,
-                str(ANALYZER),
-                "--mode",
-                "baseline",
-                "--dataset-source",
-                str(root / "validation"),
-                "--output-path",
-                str(baseline),
-            ],
-            check=True,
-            capture_output=True,
-            env={"SCONES_MESSAGE_PATH": str(root / "message")},
+            [sys.executable, str(ANALYZER), "--mode", "baseline", "--dataset-source", str(root / "validation"),
+             "--output-path", str(root / "baseline")],
+            check=True, capture_output=True, env={**os.environ, "SCONES_MESSAGE_PATH": str(root / "message")},
         )
-        log = root / "analyzer.log"
-        command = [
-            sys.executable,
-            str(ANALYZER),
-            "--dataset-source",
-            str(root / "window"),
-            "--output-path",
-            str(root / "result"),
-            "--baseline-statistics",
-            str(baseline / "statistics.json"),
-            "--baseline-constraints",
-            str(baseline / "constraints.json"),
-        ]
-        started = time.perf_counter()
-        with log.open("w") as output:
-            child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=environment)
-            _, status, usage = os.wait4(child.pid, 0)
-        elapsed = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            print(log.read_text(), file=sys.stderr)
-            return 1
-        statistics_kb = (root / "result" / "statistics.json").stat().st_size / 1e3
-    print(f"analyzer window: {args.records} records, {size_mb:.0f} MB of capture JSONL")
-    cpu = usage.ru_utime + usage.ru_stime
-    print(f"analyzer throughput: {args.records / elapsed:,.0f} records/s wall ({elapsed:.1f} s)")
-    print(f"analyzer CPU time: {cpu:.1f} s ({args.records / cpu:,.0f} records per CPU second)")
-    print(f"analyzer peak RSS: {usage.ru_maxrss / 1024:.0f} MB")
+        records, floor_cpu = decode_floor(root / "window")
+        one_wall, one_cpu, one_rss = run_analyzer(root, 1)
+        all_wall, all_cpu, all_rss = run_analyzer(root, cores)
+        statistics_kb = (root / f"result-{cores}" / "statistics.json").stat().st_size / 1e3
+        load = os.getloadavg()[0]
+    floor = records / floor_cpu
+    print(f"analyzer window: {records} records, {size_mb:.0f} MB of capture JSONL; {cores} cores, "
+          f"load average {load:.1f}")
+    print(f"decode floor (base64 + PIL decode + resize, one process): {floor:,.0f} records per CPU second")
+    print(f"analyzer, 1 worker: {records / one_cpu:,.0f} records per CPU second = {records / one_cpu / floor:.2f}x "
+          f"the floor; {records / one_wall:,.0f} records/s wall ({one_wall:.1f} s); peak RSS {one_rss:.0f} MB")
+    print(f"analyzer, {cores} workers: {records / all_wall:,.0f} records/s wall ({all_wall:.1f} s) = "
+          f"{records / all_wall / floor:.2f}x the floor's single-core rate, {one_wall / all_wall:.2f}x its own "
+          f"1-worker wall time; {all_cpu:.1f} CPU s; peak RSS {all_rss:.0f} MB")
     print(f"statistics.json size: {statistics_kb:.0f} kB")
     return 0
 

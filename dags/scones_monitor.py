@@ -9,11 +9,15 @@ Data Capture with the project's drift analyzer, which writes Model Monitor's rep
 - every other run — local, AWS without Model Monitor, backfills, manual runs — runs the analyzer
   over the window as a Processing job (an hour without capture files is "no traffic", no job).
 
-Each interval gets a report (`monitoring/<endpoint>/<run key>/report/index.html`: confidence
-histogram, class share over time, feature CDFs against the baseline). Violations map to
-ignore / alert / retrain (`[monitor] actions`); a retrain triggers `scones_train` with the reason
-and violations in its conf, at most once per `monitor.retrain_cooldown_hours`. No traffic is
-reported as such, never as drift.
+The analyzer checks distances to the baseline, KS shift tests (Bonferroni-corrected,
+`monitor.ks_alpha`) and a label-free accuracy estimate against `monitor.min_estimated_accuracy`,
+all reported as Model Monitor violations. Each interval gets a report
+(`monitoring/<endpoint>/<run key>/report/index.html`: every check with its test, threshold and
+result, estimated accuracy and class share over time, the most-shifted photos, confidence
+histogram, feature CDFs against the baseline). Violations map to ignore / alert / retrain
+(`[monitor] actions`); a retrain triggers `scones_train` with the reason and violations in its
+conf, at most once per `monitor.retrain_cooldown_hours`. No traffic is reported as such, never as
+drift.
 """
 
 from __future__ import annotations

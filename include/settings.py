@@ -219,6 +219,8 @@ class Monitor(_Section):
     use_model_monitor: bool
     comparison_threshold: float = Field(gt=0, le=1)
     categorical_comparison_threshold: float = Field(gt=0, le=1)
+    ks_alpha: float = Field(gt=0, lt=1)
+    min_estimated_accuracy: float = Field(gt=0, lt=1)
     min_violations: int = Field(ge=1)
     retrain_cooldown_hours: float = Field(ge=0)
     actions: dict[str, Literal["ignore", "alert", "retrain"]]

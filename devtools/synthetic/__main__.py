@@ -7,7 +7,7 @@ import sys
 import time
 from collections import Counter
 
-from devtools.synthetic import DRIFTS, write_cifar_archive, write_courier_photos
+from devtools.synthetic import DRIFTS, SCENE_DRIFTS, write_cifar_archive, write_courier_photos
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     archive.add_argument("--seed", type=int, default=0)
     archive.add_argument("--train-per-class", type=int, default=500)
     archive.add_argument("--test-per-class", type=int, default=100)
-    archive.add_argument("--drift", choices=DRIFTS)
+    archive.add_argument("--drift", choices=SCENE_DRIFTS)
     photos = commands.add_parser("photos", help="write synthetic courier photos and labels.json")
     photos.add_argument("--out", required=True, help="output folder")
     photos.add_argument("--count", type=int, required=True)

@@ -18,18 +18,15 @@ from devtools.synthetic.cifar_names import (
     coarse_label,
     fine_label,
 )
+from devtools.synthetic.drifts import SCENE_DRIFTS, check_drift, drift_code
 from devtools.synthetic.py2_pickle import dumps_like_python2
-from devtools.synthetic.scenes import DRIFTS, check_drift, supersampled_thumbnail
+from devtools.synthetic.scenes import supersampled_thumbnail
 
 TOP_FOLDER = "cifar-100-python"
 ARCHIVE_NAME = f"{TOP_FOLDER}.tar.gz"
 FIXED_MTIME = 1_230_768_000  # 2009-01-01, the era of the real archive; keeps the bytes reproducible
 _SPLIT_CODES = {"train": 1, "test": 2}
 _BATCH_LABELS = {"train": b"synthetic training batch 1 of 1", "test": b"synthetic testing batch 1 of 1"}
-
-
-def _drift_code(drift: str | None) -> int:
-    return 0 if drift is None else 1 + DRIFTS.index(drift)
 
 
 def _cifar_row(image: np.ndarray) -> np.ndarray:
@@ -43,7 +40,7 @@ def build_batch(split: str, per_class: int, seed: int, drift: str | None) -> dic
     for name in GENERATED_CLASSES:
         label = fine_label(name)
         for index in range(per_class):
-            rng = np.random.default_rng([seed, _SPLIT_CODES[split], label, index, _drift_code(drift)])
+            rng = np.random.default_rng([seed, _SPLIT_CODES[split], label, index, drift_code(drift)])
             image = np.asarray(supersampled_thumbnail(rng, name, drift=drift), dtype=np.uint8)
             rows.append(_cifar_row(image))
             fine.append(label)
@@ -105,7 +102,7 @@ def write_cifar_archive(path: str | os.PathLike[str], *, seed: int = 0, train_pe
     Same arguments give a byte-identical file. Classes: bicycle (8), bus (13), motorcycle (48),
     pickup_truck (58), tractor (89).
     """
-    check_drift(drift)
+    check_drift(drift, SCENE_DRIFTS)  # capture drifts concern photos, not an archive
     if train_per_class < 0 or test_per_class < 0:
         raise ValueError("train_per_class and test_per_class must be >= 0")
     target = Path(path)

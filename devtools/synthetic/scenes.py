@@ -6,19 +6,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from devtools.synthetic import palette
+from devtools.synthetic.drifts import BLUR_SIGMA_AT_MODEL_VIEW, DRIFTS, SCENE_DRIFTS, UnknownDriftError, check_drift
 from devtools.synthetic.pen import Pen, Pose
 from devtools.synthetic.vehicles import VEHICLES, Vehicle
 
-DRIFTS: tuple[str, ...] = ("night", "new_background")
-
-
-class UnknownDriftError(ValueError):
-    """A drift name that the generator does not draw."""
-
-
-def check_drift(drift: str | None) -> None:
-    if drift is not None and drift not in DRIFTS:
-        raise UnknownDriftError(f"drift {drift!r} is not drawn; use one of {', '.join(DRIFTS)} or None")
+MODEL_VIEW_SIDE = 32
 
 
 def _gradient(top: tuple[int, int, int], bottom: tuple[int, int, int], rows: int, width: int) -> np.ndarray:
@@ -149,11 +141,15 @@ def _light(rng: np.random.Generator, pixels: np.ndarray, drift: str | None) -> n
 
 def render_scene(rng: np.random.Generator, kind: str, width: int, height: int,
                  drift: str | None = None) -> Image.Image:
-    """One vehicle of ``kind`` in a cluttered scene, width x height, RGB, before sensor noise."""
+    """One vehicle of ``kind`` in a cluttered scene, width x height, RGB, before sensor noise.
+
+    Capture drifts (``heavy_jpeg``, ``low_resolution``, ...) draw the normal scene: they apply later.
+    """
     check_drift(drift)
-    image = Image.fromarray(_background(rng, width, height, drift).astype(np.uint8), "RGB")
+    scene_drift = drift if drift in SCENE_DRIFTS else None
+    image = Image.fromarray(_background(rng, width, height, scene_drift).astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(image)
-    _clutter(rng, draw, width, height, drift)
+    _clutter(rng, draw, width, height, scene_drift)
     vehicle = VEHICLES[kind](rng)
     pen = Pen(draw, _place(rng, vehicle, width, height))
     _shadow(draw, pen, vehicle, rng)
@@ -161,9 +157,11 @@ def render_scene(rng: np.random.Generator, kind: str, width: int, height: int,
     if rng.random() < 0.35:
         _occlude(rng, draw, width, height)
     blur = rng.uniform(0.0, 1.3) * min(width, height) / 96
+    if scene_drift == "blur":  # out of focus or camera shake, sized on what the model sees
+        blur = rng.uniform(*BLUR_SIGMA_AT_MODEL_VIEW) * min(width, height) / MODEL_VIEW_SIDE
     if blur > 0.3:
         image = image.filter(ImageFilter.GaussianBlur(blur))
-    return Image.fromarray(_light(rng, np.asarray(image, dtype=np.float64), drift).astype(np.uint8), "RGB")
+    return Image.fromarray(_light(rng, np.asarray(image, dtype=np.float64), scene_drift).astype(np.uint8), "RGB")
 
 
 def add_sensor_noise(rng: np.random.Generator, image: Image.Image, drift: str | None = None,
@@ -191,5 +189,5 @@ THUMBNAIL_RENDER_SIDE = 96
 """Archive thumbnails are drawn at 96 px and shrunk to 32; photo noise is scaled relative to that."""
 
 
-__all__ = ["DRIFTS", "UnknownDriftError", "add_sensor_noise", "check_drift", "render_scene",
+__all__ = ["DRIFTS", "SCENE_DRIFTS", "UnknownDriftError", "add_sensor_noise", "check_drift", "render_scene",
            "supersampled_thumbnail"]

@@ -2,9 +2,11 @@
 
 ``baseline`` mode profiles capture records (the model's predictions on the validation split) and
 writes ``statistics.json`` and suggested ``constraints.json``. ``analyze`` mode profiles one time
-window, writes ``statistics.json``, ``constraint_violations.json`` and ``analysis_summary.json``,
-and reports completion in ``/opt/ml/output/message`` as Model Monitor does. Exit code 0 with or
-without violations; 1 with a named error when the input cannot be used.
+window, writes ``statistics.json``, ``constraint_violations.json``, ``analysis_summary.json``
+(every check's test, threshold and result, the KS p-values, the estimated accuracy) and
+``shifted_photos.png`` (the most-shifted photos of the interval), and reports completion in
+``/opt/ml/output/message`` as Model Monitor does. The window is read by one worker process per
+CPU. Exit code 0 with or without violations; 1 with a named error when the input cannot be used.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capture import capture_files, read_events
-from checks import Evaluation, WindowNotes, evaluate
+from checks import CheckConfig, Evaluation, WindowNotes, evaluate
 from cloudwatch import metric_lines, write_metrics
 from constraints import suggest_constraints
 from contract import ContractError, RunConfig, load_config
-from feature_statistics import DatasetProfile, common_counts, features_by_name
-from features import extract_row
+from feature_statistics import common_counts, features_by_name
+from shifted_photos import STRIP_FILE, Extremes, write_strip
+from window_profile import profile_window as profile_shards
 
 STATISTICS_FILE = "statistics.json"
 CONSTRAINTS_FILE = "constraints.json"
@@ -39,20 +41,15 @@ class AnalyzerError(RuntimeError):
 class WindowProfile:
     statistics: dict[str, Any]
     notes: WindowNotes
+    extremes: Extremes | None = None
 
 
-def profile_window(config: RunConfig) -> WindowProfile:
-    """Stream the window's capture records into statistics, counting malformed ones."""
-    profile = DatasetProfile()
-    malformed = decode_failures = 0
-    for event in read_events(capture_files(config.dataset_source, config.window), config.window):
-        row = extract_row(event, config.confidence_threshold)
-        if not event.complete or row["predicted_class"] is None:
-            malformed += 1
-        decode_failures += row["decode_failure"] == 1
-        profile.add(row)
-    notes = WindowNotes(malformed, decode_failures, config.confidence_threshold)
-    return WindowProfile(profile.to_json(), notes)
+def profile_window(config: RunConfig, keep_photos: bool = False) -> WindowProfile:
+    """Stream the window's capture records into statistics (on every worker), counting malformed ones."""
+    streamed = profile_shards(config.dataset_source, config.window, config.confidence_threshold,
+                              keep_photos=keep_photos, workers=config.workers, shard_bytes=config.shard_bytes)
+    notes = WindowNotes(streamed.malformed_records, streamed.decode_failures, config.confidence_threshold)
+    return WindowProfile(streamed.profile.to_json(), notes, streamed.extremes)
 
 
 def write_json(path: Path, document: Any) -> None:
@@ -123,7 +120,31 @@ def _baseline_documents(config: RunConfig) -> tuple[dict | None, dict | None]:
     return baseline, constraints
 
 
-def _summary(config: RunConfig, window: WindowProfile, evaluation: Evaluation) -> dict[str, Any]:
+def _most_shifted(window: WindowProfile, baseline: dict | None, evaluation: Evaluation) -> dict[str, Any] | None:
+    """The tested feature with the smallest KS p-value, the side it moved to, and its extreme photos."""
+    if window.extremes is None or baseline is None or not evaluation.p_values:
+        return None
+    name = min(evaluation.p_values, key=lambda feature: (evaluation.p_values[feature], feature))
+    now = features_by_name(window.statistics)[name]["numerical_statistics"].get("mean")
+    before = features_by_name(baseline).get(name, {}).get("numerical_statistics", {}).get("mean")
+    if now is None or before is None:
+        return None
+    side = "low" if now < before else "high"
+    return {"feature": name, "side": side, "p_value": evaluation.p_values[name], "baseline_mean": before,
+            "window_mean": now, "photos": window.extremes.photos(name, side)}
+
+
+def _write_strip(config: RunConfig, shifted: dict[str, Any] | None) -> dict[str, Any] | None:
+    if shifted is None:
+        return None
+    path = write_strip(config.output_path / STRIP_FILE, shifted.pop("photos"))
+    if path is None:
+        return None
+    return {**shifted, "file": path.name}
+
+
+def _summary(config: RunConfig, window: WindowProfile, evaluation: Evaluation,
+             shifted: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "endpoint_name": config.endpoint_name,
         "start_time": config.window.start.isoformat() if config.window.start else None,
@@ -134,26 +155,36 @@ def _summary(config: RunConfig, window: WindowProfile, evaluation: Evaluation) -
         "decode_failures": window.notes.decode_failures,
         "confidence_threshold": config.confidence_threshold,
         "drift_distances": evaluation.drift_distances,
+        "ks_p_values": evaluation.p_values,
+        "ks_alpha": config.ks_alpha,
+        "estimated_accuracy": evaluation.estimated_accuracy,
+        "checks": evaluation.checks,
+        "unchecked_features": evaluation.unchecked,
+        "shifted_photos": shifted,
         "violation_count": len(evaluation.violations),
     }
 
 
 def run_analysis(config: RunConfig, environ: Mapping[str, str]) -> int:
     baseline, constraints = _baseline_documents(config)
-    window = profile_window(config)
+    window = profile_window(config, keep_photos=baseline is not None)
     evaluation = Evaluation()
     if constraints is not None:
-        evaluation = evaluate(window.statistics, constraints, baseline, window.notes)
+        evaluation = evaluate(window.statistics, constraints, baseline, window.notes,
+                              CheckConfig(config.ks_alpha, config.min_estimated_accuracy))
+    shifted = _write_strip(config, _most_shifted(window, baseline, evaluation))
     write_json(config.output_path / STATISTICS_FILE, window.statistics)
     write_json(config.output_path / VIOLATIONS_FILE, {"violations": evaluation.violations})
-    write_json(config.output_path / SUMMARY_FILE, _summary(config, window, evaluation))
+    write_json(config.output_path / SUMMARY_FILE, _summary(config, window, evaluation, shifted))
     if config.metrics_dir is not None:
         completeness = {}
         for name, feature in features_by_name(window.statistics).items():
             present, missing = common_counts(feature)
             if present + missing:
                 completeness[name] = present / (present + missing)
-        write_metrics(config.metrics_dir, metric_lines(evaluation.drift_distances, completeness, environ))
+        estimate = (evaluation.estimated_accuracy or {}).get("value")
+        write_metrics(config.metrics_dir, metric_lines(evaluation.drift_distances, completeness, environ,
+                                                       evaluation.p_values, estimate))
     item_count = window.statistics["dataset"]["item_count"]
     if item_count == 0:
         print("no traffic: no capture records in the window")
@@ -163,6 +194,11 @@ def run_analysis(config: RunConfig, environ: Mapping[str, str]) -> int:
         f"records: {item_count}, malformed_records: {window.notes.malformed_records}, "
         f"decode_failures: {window.notes.decode_failures}, violations: {len(evaluation.violations)}"
     )
+    if evaluation.p_values:
+        print("KS p-values: " + ", ".join(f"{name} {p:.3g}" for name, p in sorted(evaluation.p_values.items())))
+    if evaluation.estimated_accuracy:
+        estimate = evaluation.estimated_accuracy
+        print(f"estimated accuracy: {estimate['value']:.3f} ({estimate['method']}, floor {estimate['floor']})")
     for violation in evaluation.violations:
         print(f"  {violation['constraint_check_type']} {violation['feature_name']}: {violation['description']}")
     write_message(config.message_path, completion_message(len(evaluation.violations)))

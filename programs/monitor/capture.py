@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 HOUR = timedelta(hours=1)
 
@@ -88,33 +89,69 @@ def capture_files(root: Path, window: TimeWindow) -> list[tuple[Path, datetime |
     return files
 
 
-def _payload_data(payload: object) -> tuple[str, bool] | None:
-    """The payload's ``data`` text and whether it is base64-encoded."""
+_ASIDE_MARK = "\u0000scones:payload-set-aside\u0000"
+_ASIDE_MARK_JSON = b"\\u0000scones:payload-set-aside\\u0000"
+_ASIDE_MIN_BYTES = 1024
+_JSON_SPACE = b" \t\r\n"
+
+
+def _skip_space(line: bytes, index: int) -> int:
+    while index < len(line) and line[index] in _JSON_SPACE:
+        index += 1
+    return index
+
+
+def _set_payload_aside(line: bytes) -> tuple[bytes, bytes] | None:
+    """The line with the value of its first long ``"data"`` string replaced by a mark, and that value's bytes.
+
+    Parsing JSON scans every byte of a string, and a request image is nearly all of a capture line;
+    so the image's base64 text is cut out (a plain slice: it holds no quote or backslash) and the rest
+    parsed. ``None`` when the line does not allow it (the caller parses the whole line).
+    """
+    key = line.find(b'"data"')
+    if key < 0:
+        return None
+    colon = _skip_space(line, key + 6)
+    if colon >= len(line) or line[colon] != ord(":"):
+        return None
+    quote = _skip_space(line, colon + 1)
+    if quote >= len(line) or line[quote] != ord('"'):
+        return None
+    end = line.find(b'"', quote + 1)
+    value = line[quote + 1:end]
+    if end < 0 or len(value) < _ASIDE_MIN_BYTES or b"\\" in value or not value.isascii():
+        return None
+    return line[:quote + 1] + _ASIDE_MARK_JSON + line[end:], value
+
+
+def _payload_data(payload: object, aside: bytes | None) -> tuple[str | bytes, bool] | None:
+    """The payload's ``data`` (the set-aside bytes where the mark stands) and whether it is base64-encoded."""
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), str):
         return None
-    return payload["data"], str(payload.get("encoding", "")).upper() == "BASE64"
+    data = aside if aside is not None and payload["data"] == _ASIDE_MARK else payload["data"]
+    return data, str(payload.get("encoding", "")).upper() == "BASE64"
 
 
-def _input_bytes(payload: object) -> bytes | None:
-    found = _payload_data(payload)
+def _input_bytes(payload: object, aside: bytes | None) -> bytes | None:
+    found = _payload_data(payload, aside)
     if found is None:
         return None
     data, is_base64 = found
     if not is_base64:
-        return data.encode("utf-8")
+        return data if isinstance(data, bytes) else data.encode("utf-8")
     try:
-        return base64.b64decode(data)
+        return binascii.a2b_base64(data)
     except (binascii.Error, ValueError):
         return b""
 
 
-def _output_text(payload: object) -> str | None:
-    found = _payload_data(payload)
+def _output_text(payload: object, aside: bytes | None) -> str | None:
+    found = _payload_data(payload, aside)
     if found is None:
         return None
     data, is_base64 = found
     if not is_base64:
-        return data
+        return data.decode("ascii") if isinstance(data, bytes) else data
     try:
         return base64.b64decode(data).decode("utf-8")
     except (binascii.Error, ValueError):
@@ -123,15 +160,20 @@ def _output_text(payload: object) -> str | None:
 
 def parse_line(line: str | bytes) -> CaptureEvent:
     """Parse one JSONL line into an event (``MALFORMED`` when it is not a capture record)."""
+    cut = _set_payload_aside(line) if isinstance(line, bytes) else None
+    aside = None
     try:
-        record = json.loads(line)
+        if cut is not None:
+            record, aside = json.loads(cut[0]), cut[1]
+        else:
+            record = json.loads(line)
     except (ValueError, UnicodeDecodeError):
         return MALFORMED
     if not isinstance(record, dict) or not isinstance(record.get("captureData"), dict):
         return MALFORMED
     capture = record["captureData"]
-    image = _input_bytes(capture.get("endpointInput"))
-    output = _output_text(capture.get("endpointOutput"))
+    image = _input_bytes(capture.get("endpointInput"), aside)
+    output = _output_text(capture.get("endpointOutput"), aside)
     metadata = record.get("eventMetadata")
     inference_time = None
     if isinstance(metadata, dict) and isinstance(metadata.get("inferenceTime"), str):
@@ -143,17 +185,63 @@ def parse_line(line: str | bytes) -> CaptureEvent:
     return CaptureEvent(image, output, inference_time, complete)
 
 
+def _window_events(lines: Iterator[bytes], folder_in_window: bool, window: TimeWindow) -> Iterator[CaptureEvent]:
+    for line in lines:
+        if not line.strip():
+            continue
+        event = parse_line(line)
+        if event.inference_time is not None:
+            if window.contains(event.inference_time):
+                yield event
+        elif folder_in_window:
+            yield event
+
+
+def _folder_in_window(hour: datetime | None, window: TimeWindow) -> bool:
+    return hour is None or window.overlaps(hour, hour + HOUR)
+
+
 def read_events(files: list[tuple[Path, datetime | None]], window: TimeWindow) -> Iterator[CaptureEvent]:
     """Events in the window, plus undated lines from hour folders inside the window."""
     for path, hour in files:
-        folder_in_window = hour is None or window.overlaps(hour, hour + HOUR)
         with path.open("rb") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                event = parse_line(line)
-                if event.inference_time is not None:
-                    if window.contains(event.inference_time):
-                        yield event
-                elif folder_in_window:
-                    yield event
+            yield from _window_events(iter(handle), _folder_in_window(hour, window), window)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The lines of one capture file that start in ``[start, end)`` (byte offsets)."""
+
+    path: Path
+    hour: datetime | None
+    start: int
+    end: int
+
+
+def plan_shards(files: list[tuple[Path, datetime | None]], shard_bytes: int) -> list[Shard]:
+    """Cut the window's files into pieces of about ``shard_bytes`` that workers can read apart."""
+    shards = []
+    for path, hour in files:
+        size = path.stat().st_size
+        for start in range(0, max(size, 1), shard_bytes):
+            shards.append(Shard(path, hour, start, min(start + shard_bytes, size)))
+    return shards
+
+
+def _shard_lines(handle: BinaryIO, shard: Shard) -> Iterator[bytes]:
+    """Whole lines starting inside the shard; a line crossing ``end`` belongs to this shard."""
+    position = shard.start
+    if shard.start > 0:
+        handle.seek(shard.start - 1)
+        position += len(handle.readline()) - 1  # finish the line the previous shard owns (or just its newline)
+    for line in handle:
+        if position >= shard.end:
+            return
+        position += len(line)
+        yield line
+
+
+def read_shard_events(shard: Shard, window: TimeWindow) -> Iterator[CaptureEvent]:
+    """Events of one shard, with the same window rules as :func:`read_events`."""
+    with shard.path.open("rb") as handle:
+        yield from _window_events(_shard_lines(handle, shard), _folder_in_window(shard.hour, window), window)

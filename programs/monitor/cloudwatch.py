@@ -17,8 +17,10 @@ def metric_lines(
     drift_distances: Mapping[str, float],
     completeness: Mapping[str, float],
     environ: Mapping[str, str],
+    p_values: Mapping[str, float] | None = None,
+    estimated_accuracy: float | None = None,
 ) -> list[dict]:
-    """One metrics document with drift and completeness per feature."""
+    """One metrics document with drift, KS p-value and completeness per feature, and the estimated accuracy."""
     endpoint = environ.get("sagemaker_endpoint_name") or environ.get("endpoint_name", "")
     schedule = environ.get("sagemaker_monitoring_schedule_name", "")
     timestamp = environ.get("metric_time") or environ.get("end_time", "")
@@ -41,7 +43,19 @@ def metric_lines(
             "Unit": "None",
         }
         for name, value in sorted(completeness.items())
+    ] + [
+        {
+            "MetricName": f"feature_ks_p_value_{name}",
+            "Timestamp": timestamp,
+            "Dimensions": dimensions,
+            "Value": value,
+            "Unit": "None",
+        }
+        for name, value in sorted((p_values or {}).items())
     ]
+    if estimated_accuracy is not None:
+        data.append({"MetricName": "estimated_accuracy", "Timestamp": timestamp, "Dimensions": dimensions,
+                     "Value": estimated_accuracy, "Unit": "None"})
     metadata = {
         "Endpoint": endpoint,
         "Schedule": schedule,

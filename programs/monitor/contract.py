@@ -5,21 +5,28 @@ Environment (set by Model Monitor for a custom container): ``dataset_source``, `
 ``dataset_format``, ``sagemaker_endpoint_name`` (or ``endpoint_name``),
 ``publish_cloudwatch_metrics``, and ``analyzer_mode`` (``analyze`` or ``baseline``). The
 confidence threshold comes from ``confidence_threshold`` or the project setting's override
-``SCONES_CONFIDENCE_THRESHOLD``; the completion message path from ``SCONES_MESSAGE_PATH``
-(default ``/opt/ml/output/message``); the metrics folder from ``SCONES_METRICS_DIR``.
+``SCONES_CONFIDENCE_THRESHOLD``; the KS tests' family-wise level from ``ks_alpha`` and the
+estimated accuracy's floor from ``min_estimated_accuracy``; the completion message path from
+``SCONES_MESSAGE_PATH`` (default ``/opt/ml/output/message``); the metrics folder from
+``SCONES_METRICS_DIR``; the number of worker processes from ``SCONES_ANALYZER_WORKERS`` (default:
+every CPU the process may use) and the shard size from ``SCONES_ANALYZER_SHARD_BYTES``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from accuracy_estimate import DEFAULT_MIN_ESTIMATED_ACCURACY
 from capture import TimeWindow, parse_time
 from constraints import DEFAULT_COMPARISON_THRESHOLD
 from features import DEFAULT_CONFIDENCE_THRESHOLD
+from shift_tests import DEFAULT_ALPHA
+from window_profile import DEFAULT_SHARD_BYTES
 
 DEFAULT_DATASET_SOURCE = "/opt/ml/processing/input/endpoint"
 DEFAULT_OUTPUT_PATH = "/opt/ml/processing/resultdata"
@@ -47,6 +54,10 @@ class RunConfig:
     endpoint_name: str
     message_path: Path
     metrics_dir: Path | None
+    ks_alpha: float = DEFAULT_ALPHA
+    min_estimated_accuracy: float = DEFAULT_MIN_ESTIMATED_ACCURACY
+    workers: int = 1
+    shard_bytes: int = DEFAULT_SHARD_BYTES
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--comparison-threshold", type=float, help="numerical drift threshold (baseline mode)")
     parser.add_argument("--categorical-comparison-threshold", type=float, help="class-share drift threshold")
     parser.add_argument("--endpoint-name")
+    parser.add_argument("--ks-alpha", type=float, help="family-wise level of the KS shift tests")
+    parser.add_argument("--min-estimated-accuracy", type=float, help="floor of the label-free accuracy estimate")
+    parser.add_argument("--workers", type=int, help="worker processes (default: every CPU available)")
     return parser
 
 
@@ -78,6 +92,23 @@ def _threshold(name: str, raw: object, default: float) -> float:
     if not 0 < value < 1:
         raise ContractError(f"{name} {value} is out of range: give a value between 0 and 1 (exclusive)")
     return value
+
+
+def _positive_int(name: str, raw: object, default: int) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(str(raw))
+    except ValueError as exc:
+        raise ContractError(f"{name} {raw!r} is not a whole number: give a positive integer") from exc
+    if value < 1:
+        raise ContractError(f"{name} {value} is not positive: give a positive integer")
+    return value
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (a Processing job's instance: all of its vCPUs)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _check_dataset_format(raw: str) -> None:
@@ -146,4 +177,13 @@ def load_config(argv: Sequence[str], environ: Mapping[str, str]) -> RunConfig:
         endpoint_name=pick(args.endpoint_name, "sagemaker_endpoint_name", "endpoint_name"),
         message_path=Path(environ.get("SCONES_MESSAGE_PATH") or DEFAULT_MESSAGE_PATH),
         metrics_dir=Path(environ.get("SCONES_METRICS_DIR") or DEFAULT_METRICS_DIR) if publish else None,
+        ks_alpha=_threshold("ks_alpha", pick(args.ks_alpha, "ks_alpha"), DEFAULT_ALPHA),
+        min_estimated_accuracy=_threshold(
+            "min_estimated_accuracy",
+            pick(args.min_estimated_accuracy, "min_estimated_accuracy"),
+            DEFAULT_MIN_ESTIMATED_ACCURACY,
+        ),
+        workers=_positive_int("workers", pick(args.workers, "SCONES_ANALYZER_WORKERS"), available_cpus()),
+        shard_bytes=_positive_int("SCONES_ANALYZER_SHARD_BYTES", environ.get("SCONES_ANALYZER_SHARD_BYTES"),
+                                  DEFAULT_SHARD_BYTES),
     )

@@ -1,4 +1,8 @@
-"""Per-feature accumulators and Model Monitor's ``statistics.json`` (read and write)."""
+"""Per-feature accumulators and Model Monitor's ``statistics.json`` (read and write).
+
+Rows are buffered and added a column at a time; profiles of shards of a window merge into the
+profile of the whole window.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from features import FEATURES, STRING, UNKNOWN, FeatureSpec, Row
 from sketch import KllSketch, WeightedSample
 
 HISTOGRAM_BUCKETS = 10
+ROW_BUFFER = 1024
 
 
 class NumericAccumulator:
@@ -27,15 +32,30 @@ class NumericAccumulator:
         self.sketch = KllSketch()
 
     def add(self, value: float | int | str | None) -> None:
-        if value is None or isinstance(value, str):
-            self.missing += 1
+        self.add_column([value])
+
+    def add_column(self, values: list[float | int | str | None]) -> None:
+        """Add one feature's values of a batch of rows (``None`` or text counts as missing)."""
+        column = np.array([None if isinstance(v, str) else v for v in values], dtype=np.float64)
+        present = column[~np.isnan(column)]
+        self.missing += len(column) - len(present)
+        if not len(present):
             return
-        self.present += 1
-        self.total += value
-        self.total_squares += value * value
-        self.minimum = min(self.minimum, value)
-        self.maximum = max(self.maximum, value)
-        self.sketch.add(float(value))
+        self.present += len(present)
+        self.total += float(present.sum())
+        self.total_squares += float(present @ present)
+        self.minimum = min(self.minimum, float(present.min()))
+        self.maximum = max(self.maximum, float(present.max()))
+        self.sketch.add_many(present)
+
+    def merge(self, other: NumericAccumulator) -> None:
+        self.present += other.present
+        self.missing += other.missing
+        self.total += other.total
+        self.total_squares += other.total_squares
+        self.minimum = min(self.minimum, other.minimum)
+        self.maximum = max(self.maximum, other.maximum)
+        self.sketch.merge(other.sketch)
 
     def to_json(self) -> dict[str, Any]:
         common = {"num_present": self.present, "num_missing": self.missing}
@@ -81,10 +101,16 @@ class StringAccumulator:
         self.missing = 0
 
     def add(self, value: float | int | str | None) -> None:
-        if value is None:
-            self.missing += 1
-        else:
-            self.counts[str(value)] += 1
+        self.add_column([value])
+
+    def add_column(self, values: list[float | int | str | None]) -> None:
+        present = [str(value) for value in values if value is not None]
+        self.missing += len(values) - len(present)
+        self.counts.update(present)
+
+    def merge(self, other: StringAccumulator) -> None:
+        self.counts.update(other.counts)
+        self.missing += other.missing
 
     def to_json(self) -> dict[str, Any]:
         present = sum(self.counts.values())
@@ -109,14 +135,31 @@ class DatasetProfile:
             spec.name: StringAccumulator(spec) if spec.inferred_type == STRING else NumericAccumulator(spec)
             for spec in FEATURES
         }
+        self._rows: list[Row] = []
 
     def add(self, row: Row) -> None:
         self.item_count += 1
+        self._rows.append(row)
+        if len(self._rows) >= ROW_BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            for name, accumulator in self.accumulators.items():
+                accumulator.add_column([row.get(name) for row in rows])
+
+    def merge(self, other: DatasetProfile) -> None:
+        """Fold the profile of other rows (another shard of the window) into this one."""
+        self._flush()
+        other._flush()
+        self.item_count += other.item_count
         for name, accumulator in self.accumulators.items():
-            accumulator.add(row.get(name))
+            accumulator.merge(other.accumulators[name])  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, Any]:
         """The ``statistics.json`` document."""
+        self._flush()
         return {
             "version": 0.0,
             "dataset": {"item_count": self.item_count},

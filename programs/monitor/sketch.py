@@ -3,6 +3,7 @@
 Level ``h`` holds items of weight ``2**h``. Compaction sorts a full level and promotes every
 other item (deterministically alternating offsets), so the total weight always equals the number
 of values added and memory stays at roughly ``k / (1 - c)`` items whatever the window size.
+Sketches merge (level by level, then compaction), so shards of a window can be profiled apart.
 """
 
 from __future__ import annotations
@@ -32,6 +33,23 @@ class KllSketch:
         self._pending.append(value)
         if len(self._pending) >= _BUFFER_SIZE:
             self._flush()
+
+    def add_many(self, values: np.ndarray) -> None:
+        """Add an array of values at once."""
+        if len(values):
+            self._pending.extend(np.asarray(values, dtype=np.float64).tolist())
+            if len(self._pending) >= _BUFFER_SIZE:
+                self._flush()
+
+    def merge(self, other: KllSketch) -> None:
+        """Fold ``other`` (a sketch of other values) into this one."""
+        self._flush()
+        other_levels = other.levels()
+        while len(self._levels) < len(other_levels):
+            self._levels.append(np.empty(0))
+        for height, items in enumerate(other_levels):
+            self._levels[height] = np.concatenate([self._levels[height], items])
+        self._compress()
 
     def _capacity(self, level: int) -> int:
         depth = len(self._levels) - level - 1

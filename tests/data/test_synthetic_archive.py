@@ -104,3 +104,8 @@ def test_cli_prints_path_and_md5(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out = tmp_path / "cli.tar.gz"
     synthetic_cli(["archive", "--out", str(out), "--train-per-class", "2", "--test-per-class", "1"])
     assert capsys.readouterr().out.split() == [str(out), hashlib.md5(out.read_bytes()).hexdigest()]
+
+
+def test_capture_drifts_are_refused_for_an_archive(tmp_path: Path) -> None:
+    with pytest.raises(UnknownDriftError, match="class_mix"):
+        write_cifar_archive(tmp_path / "a.tar.gz", drift="class_mix")

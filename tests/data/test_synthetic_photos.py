@@ -42,3 +42,36 @@ def test_same_seed_gives_identical_photos(tmp_path: Path) -> None:
     names = [n for n, _ in write_courier_photos(tmp_path / "a", count=3, seed=4, size_range=(64, 96))]
     write_courier_photos(tmp_path / "b", count=3, seed=4, size_range=(64, 96))
     assert all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in names)
+
+
+def test_every_drift_kind_is_drawn_and_labelled(tmp_path: Path) -> None:
+    from devtools.synthetic import DRIFTS, SEVERITY
+
+    for drift in DRIFTS:
+        written = write_courier_photos(tmp_path / drift, count=2, seed=5, drift=drift, size_range=(64, 96))
+        assert len(written) == 2 and drift in SEVERITY
+        assert all((tmp_path / drift / name).is_file() for name, _ in written)
+
+
+def test_class_mix_drift_draws_mostly_motorcycles(tmp_path: Path) -> None:
+    written = write_courier_photos(tmp_path, count=40, seed=6, drift="class_mix", size_range=(64, 64))
+    assert sum(kind == "motorcycle" for _, kind in written) >= 30
+
+
+def test_out_of_distribution_vehicles_are_labelled_with_what_was_drawn(tmp_path: Path) -> None:
+    written = write_courier_photos(tmp_path, count=12, seed=6, drift="ood_vehicles", size_range=(64, 64))
+    assert {kind for _, kind in written} <= {"bus", "pickup_truck", "tractor"}
+
+
+def test_heavy_jpeg_photos_are_low_quality_jpegs(tmp_path: Path) -> None:
+    name, _ = write_courier_photos(tmp_path, count=1, seed=6, drift="heavy_jpeg", size_range=(96, 96),
+                                   fmt_mix=("png",))[0]
+    normal, _ = write_courier_photos(tmp_path, count=1, seed=6, size_range=(96, 96), fmt_mix=("jpeg",))[0]
+    assert name.endswith(".jpg")
+    assert (tmp_path / name).stat().st_size < (tmp_path / normal).stat().st_size
+
+
+def test_low_resolution_photos_are_smaller_than_the_model_input(tmp_path: Path) -> None:
+    for name, _ in write_courier_photos(tmp_path, count=3, seed=6, drift="low_resolution", size_range=(96, 160)):
+        with Image.open(tmp_path / name) as image:
+            assert min(image.size) < 32

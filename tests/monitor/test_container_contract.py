@@ -70,6 +70,7 @@ def test_environment_only_run_publishes_cloudwatch_metrics(tmp_path: Path) -> No
     lines = (tmp_path / "output" / "metrics" / "cloudwatch" / "metrics.jsonl").read_text().splitlines()
     names = {metric["MetricName"] for metric in json.loads(lines[0])["MetricData"]}
     assert "feature_baseline_drift_predicted_class" in names
+    assert {"feature_ks_p_value_brightness", "estimated_accuracy"} <= names
 
 
 def test_arguments_override_the_environment(tmp_path: Path) -> None:

@@ -72,9 +72,9 @@ def test_drift_description_is_in_model_monitor_style(tmp_path: Path, baseline: P
     assert "exceeds threshold: 0.1" in brightness["description"]
 
 
-def test_shifted_class_shares_drift_on_predicted_class(tmp_path: Path, baseline: Path) -> None:
+def test_shifted_class_shares_drift_on_the_prediction_only(tmp_path: Path, baseline: Path) -> None:
     output = analyze(tmp_path, baseline, Profile(motorcycle_share=0.85))
-    assert checks_by_feature(output, "baseline_drift_check") == {"predicted_class"}
+    assert checks_by_feature(output, "baseline_drift_check") == {"predicted_class", "motorcycle_probability"}
 
 
 def test_lower_confidences_drift_on_low_confidence_share(tmp_path: Path, baseline: Path) -> None:

@@ -70,6 +70,8 @@ def test_confidence_below_threshold_is_low_confidence() -> None:
     assert prediction_features("[0.08, 0.92]", 0.93) == {
         "predicted_class": "motorcycle",
         "confidence": 0.92,
+        "motorcycle_probability": 0.92,
+        "estimated_accuracy": 0.92,
         "low_confidence": 1,
     }
 

@@ -31,10 +31,10 @@ def png_bytes(level: int, seed: int, size: tuple[int, int] = (32, 32)) -> bytes:
 
 
 @functools.cache
-def image_pool(brightness: tuple[int, int], size: int = 48) -> tuple[bytes, ...]:
-    """PNGs with mean intensities spread evenly over ``brightness``."""
+def image_pool(brightness: tuple[int, int], count: int = 48, size: tuple[int, int] = (32, 32)) -> tuple[bytes, ...]:
+    """``count`` PNGs of ``size`` with mean intensities spread evenly over ``brightness``."""
     low, high = brightness
-    return tuple(png_bytes(round(low + (high - low) * (i + 0.5) / size), seed=i) for i in range(size))
+    return tuple(png_bytes(round(low + (high - low) * (i + 0.5) / count), seed=i, size=size) for i in range(count))
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Profile:
     motorcycle_share: float = 0.5
     confidence: tuple[float, float] = (0.94, 1.0)
     low_confidence_share: float = 0.05
+    size: tuple[int, int] = (32, 32)
 
 
 def capture_record(image: bytes, probabilities: list[float], when: datetime, output_base64: bool = False) -> dict:
@@ -73,7 +74,7 @@ def traffic(
     """``count`` capture lines following ``profile``, one every ``spacing_seconds``."""
     profile = profile or Profile()
     rng = random.Random(seed)
-    images = image_pool(profile.brightness)
+    images = image_pool(profile.brightness, size=profile.size)
     lines = []
     for index in range(count):
         if rng.random() < profile.low_confidence_share:

@@ -77,13 +77,20 @@ def test_report_has_non_empty_plots_and_an_index(analysed):
     files = {info.uri.rsplit("/", 1)[-1]: info.size for info in store.list(folder)}
     assert "index.html" in files
     pngs = {name: size for name, size in files.items() if name.endswith(".png")}
-    assert len(pngs) == 3
+    assert set(pngs) == {"estimated_accuracy_over_time.png", "class_share_over_time.png",
+                         "confidence_histogram.png", "feature_cdfs.png", "shifted_photos.png"}
     assert all(size > 0 for size in pngs.values())
 
 
 def test_report_index_links_its_plots(analysed):
     page = analysed["store"].get_bytes(analysed["drifted"]["report"]).decode()
     assert 'src="confidence_histogram.png"' in page
+
+
+def test_report_shows_what_the_configured_actions_do_with_each_violation(analysed):
+    page = analysed["store"].get_bytes(analysed["drifted"]["report"]).decode()
+    assert "violation &rarr; retrain" in page
+    assert "src='shifted_photos.png'" in page
 
 
 def test_each_interval_joins_the_report_history(analysed):

@@ -61,6 +61,13 @@ def test_analysis_runs_the_analyzer_in_analyze_mode_over_the_window(settings):
     assert pairs["--baseline-constraints"].endswith("/constraints.json")
 
 
+def test_analysis_passes_the_shift_test_level_and_the_accuracy_floor(settings):
+    arguments = build_analysis(settings, hour_uris(settings, 10))["AppSpecification"]["ContainerArguments"]
+    pairs = dict(zip(arguments[::2], arguments[1::2], strict=True))
+    assert pairs["--ks-alpha"] == str(settings.monitor.ks_alpha)
+    assert pairs["--min-estimated-accuracy"] == str(settings.monitor.min_estimated_accuracy)
+
+
 def test_analysis_message_path_is_remappable_by_the_local_runtime(settings):
     environment = build_analysis(settings, hour_uris(settings, 10))["Environment"]
     assert environment["SCONES_MESSAGE_PATH"].startswith("/opt/ml/processing/output/")
@@ -88,6 +95,8 @@ def test_schedule_runs_hourly_on_the_analyzer_image_within_the_hour(aws_settings
     assert job["StoppingCondition"]["MaxRuntimeInSeconds"] <= 3600
     assert job["BaselineConfig"]["StatisticsResource"]["S3Uri"] == BASELINE + "statistics.json"
     assert job["Environment"]["confidence_threshold"] == str(aws_settings.confidence_threshold)
+    assert job["Environment"]["ks_alpha"] == str(aws_settings.monitor.ks_alpha)
+    assert job["Environment"]["min_estimated_accuracy"] == str(aws_settings.monitor.min_estimated_accuracy)
 
 
 def test_schedule_without_a_monitor_image_names_the_setting(settings):

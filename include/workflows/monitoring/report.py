@@ -1,7 +1,12 @@
-"""The interval's picture report: the report program run over the result, the baseline and earlier intervals."""
+"""The interval's picture report: the report program run over the result, the baseline and earlier intervals.
+
+The program is also given the monitor's configured actions (so violations the settings ignore are
+shown as ignored) and the analyzer's strip of the interval's most-shifted photos.
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -22,6 +27,7 @@ from include.workflows.monitoring.layout import (
 
 REPORT_SCRIPT = PROGRAM_DIRS["monitor"] / "report.py"
 REPORT_HISTORY = 24
+SHIFTED_PHOTOS_FILE = "shifted_photos.png"
 
 
 class ReportError(RuntimeError):
@@ -88,7 +94,8 @@ def write_report(settings: Settings, store: ObjectStore, *, run_key: str, result
             statistics = work / "current" / STATISTICS_FILE
             store.download_file(result + STATISTICS_FILE, statistics)
             summary = _download_if_present(store, result + SUMMARY_FILE, statistics.with_name(SUMMARY_FILE))
-            arguments = ["--statistics", str(statistics), "--output-dir", str(output)]
+            arguments = ["--statistics", str(statistics), "--output-dir", str(output),
+                         "--actions", json.dumps(dict(settings.monitor.actions))]
             violations = _download_if_present(store, result + VIOLATIONS_FILE, work / "current" / VIOLATIONS_FILE)
             if violations:
                 arguments += ["--violations", str(violations)]
@@ -96,6 +103,9 @@ def write_report(settings: Settings, store: ObjectStore, *, run_key: str, result
                                             work / "baseline" / STATISTICS_FILE)
             if baseline:
                 arguments += ["--baseline-statistics", str(baseline)]
+            strip = _download_if_present(store, result + SHIFTED_PHOTOS_FILE, work / "current" / SHIFTED_PHOTOS_FILE)
+            if strip:
+                arguments += ["--shifted-photos", str(strip)]
             history = _previous_statistics(settings, store, interval_start, work / "history")
             if history:
                 arguments += ["--history", *map(str, history)]
