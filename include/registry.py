@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+MODEL_PACKAGE_TAG = "scones:model-package-arn"
+"""The tag a deployment puts on the SageMaker model and endpoint config it creates: the version they serve."""
+
 
 @runtime_checkable
 class ModelRegistry(Protocol):

@@ -35,9 +35,9 @@ def promote_model(candidate: Any, prefix: str) -> Any:
             settings = get_settings()
             key = model_key(prefix, context)
             return training.build_evaluation_request(
-                settings, runtime.object_store(settings), runtime.model_registry(), run_key=key,
-                job_name=job_name("evaluate", key), model_url=candidate["model_url"],
-                partition=candidate["partition"])
+                settings, runtime.object_store(settings), runtime.model_registry(settings),
+                runtime.served_models(settings), run_key=key, job_name=job_name("evaluate", key),
+                model_url=candidate["model_url"], partition=candidate["partition"])
 
         @task.short_circuit
         def passes_quality_gate(evaluation_result: dict) -> bool:
@@ -70,6 +70,8 @@ def promote_model(candidate: Any, prefix: str) -> Any:
 
         @task.short_circuit
         def is_approved(version: dict) -> bool:
+            """Where a version registered ``PendingManualApproval`` stops. Approving it later must update the
+            ``scones_approved_model`` Asset with ``{"model_package_arn": ...}`` for scones_deploy to deploy it."""
             if version["approval_status"] != "Approved":
                 print(f"model version {version['version']} is {version['approval_status']}: "
                       "deployment waits for its approval in the registry")

@@ -35,6 +35,8 @@ states["photos"] = str(inference.test(logical_date=datetime(2026, 3, 1, 11, tzin
 states["empty"] = str(inference.test(logical_date=datetime(2026, 3, 1, 13, tzinfo=UTC)).state)
 print("STATES " + json.dumps(states))
 """
+TRAINED_FROM = {"scones:dataset-sha256": "c" * 64, "scones:code-sha256": "b" * 64,
+                "scones:hyperparameters-sha256": "d" * 64}
 
 
 def register_approved_model(settings, archive: Path) -> None:
@@ -42,7 +44,7 @@ def register_approved_model(settings, archive: Path) -> None:
     LocalObjectStore(settings.data_root).upload_file(archive, model_uri)
     LocalModelRegistry(settings).register(model_package_request(
         settings, run_key="e2e", model_data_url=model_uri, evaluation_uri=settings.s3_uri("eval.json"),
-        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="0" * 64, code_sha256="0" * 64,
+        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="0" * 64, trained_from=TRAINED_FROM,
         hyperparameters={}, training_job_name="scones-train-e2e"))
 
 
