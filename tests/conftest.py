@@ -34,3 +34,11 @@ def settings(scones_env: dict[str, str]):
     from include.settings import get_settings
 
     return get_settings()
+
+
+@pytest.fixture(scope="session")
+def airflow_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Airflow metadata DB migrated once per test session; each DAG run home gets its own copy."""
+    from tests.aws.moto_harness import migrate_airflow_db
+
+    return migrate_airflow_db(tmp_path_factory.mktemp("airflow-db-template"))
