@@ -178,7 +178,7 @@ class Inference(_Section):
     max_photos_per_interval: int = Field(ge=1)
     inline_limit_bytes: int = Field(ge=0, le=250000)
     max_image_bytes: int = Field(ge=1)
-    deadline_minutes: int = Field(ge=1)
+    deadline_minutes: int = Field(ge=0)
 
 
 class Monitor(_Section):

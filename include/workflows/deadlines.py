@@ -2,6 +2,10 @@
 
 Airflow 3.3's Deadline Alerts (``airflow.sdk.DeadlineAlert``) run an ``AsyncCallback`` in the triggerer
 when a DAG run misses its deadline; the scheduler hands it the run's description as ``context``.
+
+Airflow 3.3.1's ``dag.test()`` (``airflow dags test``) cannot finish a run of a DAG with a deadline: it keeps
+the serialized alert where the scheduler keeps its database id, and ``DagRun.update_state`` looks the alert
+up by it. So a deadline of 0 minutes means none, for running such a DAG with ``dags test``.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ async def alert_missed_deadline(context: dict[str, Any] | None = None, limit_min
     return message
 
 
-def unfinished_run_alert(limit_minutes: int) -> DeadlineAlert:
-    """Alert when a run is not done ``limit_minutes`` after it was queued."""
+def unfinished_run_alert(limit_minutes: int) -> DeadlineAlert | None:
+    """Alert when a run is not done ``limit_minutes`` after it was queued (``None`` for 0: no deadline)."""
+    if limit_minutes <= 0:
+        return None
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=timedelta(minutes=limit_minutes),

@@ -98,3 +98,10 @@ def test_an_unfinished_inference_run_raises_a_deadline_alert(dagbag):
     assert deadline.interval.total_seconds() == get_settings().inference.deadline_minutes * 60
     assert deadline.callback.path == "include.workflows.deadlines.alert_missed_deadline"
     assert type(deadline.reference).__name__ == "DagRunQueuedAtDeadline"
+
+
+def test_a_deadline_of_zero_minutes_means_none():
+    from include.workflows.deadlines import unfinished_run_alert
+
+    assert unfinished_run_alert(0) is None
+    assert unfinished_run_alert(30).interval.total_seconds() == 1800

@@ -59,6 +59,7 @@ def test_deploy_then_inference_writes_the_routing_file(tmp_path: Path):
         "PYTHONPATH": str(PROJECT_ROOT), "SCONES_RUNTIME": "local", "SCONES_DATA_ROOT": str(tmp_path / "data"),
         "SCONES_DEPLOY__LOCAL_SERVER_PORT": str(free_port()), "SCONES_CONFIDENCE_THRESHOLD": "0.5",
         "SCONES_POLL_INTERVAL_SECONDS": "1", "SCONES_REGISTRY__APPROVAL_STATUS": "Approved",
+        "SCONES_INFERENCE__DEADLINE_MINUTES": "0",  # dag.test() cannot finish a run of a DAG with a deadline
     }
     settings = load_settings(environ=environment)
     register_approved_model(settings, train_model_archive(tmp_path / "training"))

@@ -37,7 +37,8 @@ class CountingClient:
 @pytest.fixture
 def registry(settings) -> Iterator[SageMakerModelRegistry]:
     with mock_aws():
-        yield SageMakerModelRegistry(settings, client=CountingClient(boto3.client("sagemaker", region_name="us-east-1")))
+        client = CountingClient(boto3.client("sagemaker", region_name="us-east-1"))
+        yield SageMakerModelRegistry(settings, client=client)
 
 
 def request(settings, run_key: str) -> dict:
