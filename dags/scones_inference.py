@@ -6,7 +6,8 @@ runs the inference state machine once per photo (serialize → classify → filt
 deferrable task each), and writes `routing/<run key>/routing.json` and `.csv`: bicycle → nearby
 orders, motorcycle → distant orders, unsure or unreadable → human review. Photos for review are
 copied to `review/<run key>/` with a note; `scones label PHOTO CLASS` files them for training.
-Re-running an interval reuses its executions and rewrites the same routing file.
+Re-running an interval reuses its executions and rewrites the same routing file. A run still
+unfinished `inference.deadline_minutes` after it was queued sends an alert (a Deadline Alert).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 from airflow.sdk import TriggerRule, dag, task
 
 from include import runtime
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.intervals import data_interval, interval_run_key, interval_schedule
 from include.settings import get_settings
 from include.workflows import inference
+from include.workflows.deadlines import unfinished_run_alert
 
 settings = get_settings()
 
@@ -26,6 +28,9 @@ settings = get_settings()
     schedule=interval_schedule(settings.inference.schedule),
     start_date=START_DATE,
     catchup=False,
+    dagrun_timeout=run_timeout(settings, "scones_inference"),
+    max_consecutive_failed_dag_runs=settings.dags.max_consecutive_failed_runs,
+    deadline=unfinished_run_alert(settings.inference.deadline_minutes),
     default_args=default_args(settings),
     tags=[*TAGS, "serving"],
     doc_md=__doc__,

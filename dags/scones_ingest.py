@@ -13,7 +13,7 @@ from airflow.sdk import dag, task
 
 from include import runtime
 from include.assets import DATASET
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.run_keys import job_name, run_key_from_context
 from include.settings import get_settings
 from include.workflows import ingest
@@ -26,6 +26,7 @@ settings = get_settings()
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=run_timeout(settings, "scones_ingest"),
     default_args=default_args(settings),
     tags=[*TAGS, "data"],
     doc_md=__doc__,

@@ -1,8 +1,10 @@
 """
-### Monitor: captured traffic is checked for drift against the current model's baseline
+### Monitor: captured traffic is checked for drift against the serving model's baseline
 
-Hourly. Finds the drift baseline of the newest approved model, then analyses the interval's
-Data Capture with the project's drift analyzer, which writes Model Monitor's report files:
+Hourly, one run at a time. Finds the drift baseline of the model version the endpoint serves
+(read from the endpoint, so after a rolled-back update it is the version still serving; before
+the first deployment the run is skipped, not failed), then analyses the interval's Data Capture
+with the project's drift analyzer, which writes Model Monitor's report files:
 
 - a scheduled AWS run with `monitor.use_model_monitor` reads the hourly Model Monitor schedule's
   execution for its hour (the schedule is created or updated first);
@@ -16,8 +18,10 @@ all reported as Model Monitor violations. Each interval gets a report
 result, estimated accuracy and class share over time, the most-shifted photos, confidence
 histogram, feature CDFs against the baseline). Violations map to ignore / alert / retrain
 (`[monitor] actions`); a retrain triggers `scones_train` with the reason and violations in its
-conf, at most once per `monitor.retrain_cooldown_hours`. No traffic is reported as such, never as
-drift.
+conf, at most once per `monitor.retrain_cooldown_hours` of data-interval time, claimed with a
+conditional write so concurrent runs retrain once. Backfilled intervals report drift without
+retraining (`monitor.retrain_on_backfill`). An incident alerts once, not every hour it lasts. No
+traffic is reported as such, never as drift.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from datetime import UTC, datetime
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, PokeReturnValue, TriggerRule, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from include import runtime
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
+from include.deployed_model import NoModelDeployedError
 from include.intervals import interval_schedule, window
-from include.run_keys import job_name, run_key_from_context
+from include.run_keys import is_backfill, job_name, run_key_from_context
 from include.runtime.capabilities import ANALYZER_JOB, MODEL_MONITOR
 from include.settings import get_settings
 from include.workflows.monitoring import analysis, announce, baseline, decision, report, results, retraining
@@ -51,6 +57,9 @@ WINDOW_PARAMS = {
     schedule=interval_schedule(settings.monitor.schedule),
     start_date=START_DATE,
     catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=run_timeout(settings, "scones_monitor"),
+    max_consecutive_failed_dag_runs=settings.dags.max_consecutive_failed_runs,
     default_args=default_args(settings),
     params=WINDOW_PARAMS,
     tags=[*TAGS, "monitoring"],
@@ -59,8 +68,11 @@ WINDOW_PARAMS = {
 def scones_monitor():
     @task
     def find_baseline() -> str:
-        return baseline.baseline_for_current_model(settings, runtime.model_registry(settings),
-                                                   runtime.object_store(settings))
+        try:
+            return baseline.baseline_for_serving_model(settings, runtime.served_models(settings),
+                                                       runtime.model_registry(settings), runtime.object_store(settings))
+        except NoModelDeployedError as nothing_serves:
+            raise AirflowSkipException(f"nothing to monitor: {nothing_serves}") from nothing_serves
 
     @task.branch
     def choose_monitoring_path(**context) -> str:
@@ -113,23 +125,23 @@ def scones_monitor():
 
     @task(multiple_outputs=True)
     def decide_action(result: dict, **context) -> dict:
-        store = runtime.object_store(settings)
-        verdict = decision.decide(result, settings, retraining.last_retrain_at(settings, store), datetime.now(UTC))
-        return {**verdict.as_dict(), "retrain_conf": decision.retrain_conf(verdict, run_key_from_context(context))}
+        """Decide, and claim the retrain in the same step (a conditional write), so concurrent runs retrain once."""
+        key = run_key_from_context(context)
+        _, end = window(context)
+        verdict = retraining.decide_and_claim(settings, runtime.object_store(settings), result, run_key=key,
+                                              interval_end=end, backfill=is_backfill(context["dag_run"]))
+        return {**verdict.as_dict(), "retrain_conf": decision.retrain_conf(verdict, key)}
 
     @task
     def announce_decision(verdict: dict, report_uri: str, **context) -> str:
-        return announce.announce(runtime.alerts(settings), verdict, run_key=run_key_from_context(context),
-                                 report_uri=report_uri)
+        start, end = window(context)
+        return announce.announce_interval(settings, runtime.object_store(settings), runtime.alerts(settings),
+                                          verdict, run_key=run_key_from_context(context), report_uri=report_uri,
+                                          start=start, end=end)
 
     @task.short_circuit
     def retrain_decided(verdict: dict) -> bool:
         return verdict["action"] == "retrain"
-
-    @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def record_retrain(retrain_conf: dict, **context) -> str:
-        return retraining.record_retrain(settings, runtime.object_store(settings), when=datetime.now(UTC),
-                                         run_key=run_key_from_context(context), reason=retrain_conf["reason"])
 
     baseline_uri = find_baseline()
     path = choose_monitoring_path()
@@ -153,11 +165,12 @@ def scones_monitor():
         task_id="trigger_retraining",
         trigger_dag_id="scones_train",
         trigger_run_id="monitor__{{ run_id }}",
+        logical_date=None,  # keyed by this run id: a retried trigger finds the same scones_train run
         conf=verdict["retrain_conf"],
         wait_for_completion=False,
         skip_when_already_exists=True,
     )
-    retrain_decided(verdict) >> trigger_retraining >> record_retrain(verdict["retrain_conf"])
+    retrain_decided(verdict) >> trigger_retraining
 
 
 scones_monitor()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from include import runtime
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.settings import get_settings
 from include.workflows import teardown
 
@@ -25,6 +25,7 @@ settings = get_settings()
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=run_timeout(settings, "scones_teardown"),
     default_args=default_args(settings),
     tags=[*TAGS, "operations"],
     params={"dry_run": Param(True, type="boolean", description="Only list and log what would be torn down.")},

@@ -2,7 +2,9 @@
 ### Train: a dataset partition becomes an evaluated, gated, registered model version
 
 Runs when ingest publishes a partition (the `scones_dataset` Asset; it trains on the newest
-event's partition) or by hand with typed params. A training job (SageMaker script mode, or the
+event's partition) or by hand with typed params. When the partition's content, the training code
+and the hyperparameters are all those of the model the endpoint serves, the run stops before
+training, with the reason in the log (`force` trains anyway). A training job (SageMaker script mode, or the
 same request under the local Training contract) is evaluated on the test split beside the
 current champion; a model that fails the quality gate ends the run with the reason in the log.
 A passing model is registered, gets its drift baseline, and — once approved — updates the
@@ -15,12 +17,12 @@ from airflow.sdk import Param, dag, task
 
 from include import runtime
 from include.assets import DATASET
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.run_keys import job_name
 from include.settings import get_settings
 from include.workflows import training
 from include.workflows.promotion import model_key, promote_model
-from include.workflows.training_requests import build_training_request, describe_candidate
+from include.workflows.training_requests import build_training_request, describe_candidate, hyperparameters_for
 
 settings = get_settings()
 hp = settings.training
@@ -33,6 +35,8 @@ PARAMS = {
     "dropout": Param(hp.dropout, type="number", minimum=0, maximum=0.9),
     "width": Param(hp.width, type="integer", minimum=1, maximum=8),
     "reason": Param("manual", type="string", description="why this run trains (set by the monitor on drift)"),
+    "force": Param(False, type="boolean",
+                   description="train even when data, code and hyperparameters equal the serving model's"),
 }
 
 
@@ -41,6 +45,7 @@ PARAMS = {
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=run_timeout(settings, "scones_train"),
     default_args=default_args(settings),
     params=PARAMS,
     tags=[*TAGS, "training"],
@@ -52,6 +57,18 @@ def scones_train():
         events = list(context["triggering_asset_events"].get(DATASET, []))
         print(f"training because: {context['params']['reason']}")
         return training.choose_partition(settings, runtime.object_store(settings), context["params"], events)
+
+    @task.short_circuit
+    def has_something_new(partition: str, **context) -> bool:
+        """Skip the run when it would reproduce the serving model; the reason goes to the log."""
+        if context["params"]["force"]:
+            return True
+        inputs = training.candidate_inputs(runtime.object_store(settings), partition,
+                                           hyperparameters_for(settings, context["params"]))
+        reason = training.reason_not_to_train(settings, inputs, runtime.served_models(settings),
+                                              runtime.model_registry(settings))
+        print(f"not training: {reason}" if reason else "training: something changed since the serving model")
+        return reason is None
 
     @task
     def build_training_job_request(partition: str, **context) -> dict:
@@ -65,7 +82,9 @@ def scones_train():
         return describe_candidate(training_result, partition)
 
     partition = choose_dataset()
-    job = runtime.training_job(task_id="train", config=build_training_job_request(partition))
+    request = build_training_job_request(partition)
+    has_something_new(partition) >> request
+    job = runtime.training_job(task_id="train", config=request)
     promote_model(describe_trained_candidate(job.output, partition), prefix="train")
 
 

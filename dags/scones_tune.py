@@ -13,7 +13,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from include import runtime
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.settings import get_settings
 from include.workflows import training
 from include.workflows.promotion import model_key, promote_model
@@ -27,6 +27,7 @@ settings = get_settings()
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=run_timeout(settings, "scones_tune"),
     default_args=default_args(settings),
     params={"partition": Param(None, type=["null", "string"],
                                description="s3:// partition to tune on (default: newest)")},

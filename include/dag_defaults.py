@@ -1,4 +1,11 @@
-"""What every Scones DAG shares: owner, retries, start date, failure alerts."""
+"""What every Scones DAG shares: owner, retries and which failures deserve them, time limits, failure alerts.
+
+Backstops set in one place (``[dags]`` settings): each task's ``execution_timeout`` (job tasks get their
+job's own limit plus a margin, so a deferred SageMaker job is never cut short), each DAG's ``dagrun_timeout``,
+and for the hourly DAGs ``max_consecutive_failed_dag_runs`` (``dags.max_consecutive_failed_runs``): they pause
+after that many failed runs in a row; what is not a failure (no traffic, no model deployed yet) ends in
+skipped tasks, never a failed run.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from typing import Any
 import pendulum
 
 from include import runtime
+from include.retry_policy import RETRY_POLICY
 from include.settings import Settings
+from include.timeouts import task_timeout
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 TAGS = ["scones"]
@@ -17,11 +26,18 @@ TAGS = ["scones"]
 def default_args(settings: Settings) -> dict[str, Any]:
     args: dict[str, Any] = {
         "owner": settings.owner,
-        "retries": 2,
+        "retries": settings.dags.retries,
         "retry_delay": timedelta(seconds=max(settings.poll_interval_seconds, 1) * 2),
         "retry_exponential_backoff": True,
+        "retry_policy": RETRY_POLICY,
+        "execution_timeout": task_timeout(settings),
     }
     on_failure = runtime.alerts(settings).failure_callback()
     if on_failure is not None:
         args["on_failure_callback"] = on_failure
     return args
+
+
+def run_timeout(settings: Settings, dag_id: str) -> timedelta:
+    """The DAG's ``dagrun_timeout`` (``dags.run_timeout_minutes``)."""
+    return settings.dags.run_timeout(dag_id)

@@ -14,6 +14,8 @@ APPROVED = "Approved"
 REJECTED = "Rejected"
 PENDING = "PendingManualApproval"
 APPROVAL_STATUSES = (APPROVED, REJECTED, PENDING)
+MODEL_PACKAGE_TAG = "scones:model-package-arn"
+"""The tag a deployment puts on the SageMaker model and endpoint config it creates: the version they serve."""
 
 
 @runtime_checkable

@@ -1,8 +1,9 @@
 """Run keys and the names derived from them (brief, rule 4).
 
-A time-scheduled or backfilled run is keyed by its logical date; a manual or Asset-triggered
-run (no logical date) by its sanitised run id. Every artifact prefix and SageMaker job name
-derives from the run key, so a re-run finds and replaces its own outputs.
+A run with a logical date — scheduled, backfilled, ``airflow dags test DAG DATE``, or triggered with
+one — is keyed by that date; only a run without one (Asset-triggered, event-driven, triggered without
+a date) is keyed by its sanitised run id. Every artifact prefix and SageMaker job name derives from
+the run key, so a re-run of a date finds and replaces that date's outputs.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9]+")
 
 
 def key_for_logical_date(logical_date: datetime) -> str:
-    """``2026-01-01T00:00+00:00`` -> ``20260101T0000``."""
-    return logical_date.strftime("%Y%m%dT%H%M")
+    """``2026-01-01T00:00+00:00`` -> ``20260101T0000``; seconds (and microseconds) are kept when a date has them
+    (``2026-12-01T20:24:37`` -> ``20261201T202437``), so two dates never share a key."""
+    key = logical_date.strftime("%Y%m%dT%H%M")
+    if logical_date.microsecond:
+        return key + logical_date.strftime("%S%f")
+    if logical_date.second:
+        return key + logical_date.strftime("%S")
+    return key
 
 
 def sanitise(text: str, max_length: int) -> str:
@@ -33,18 +40,23 @@ def sanitise(text: str, max_length: int) -> str:
     return f"{clean[: max_length - len(digest) - 1].rstrip('-')}-{digest}"
 
 
-TIME_KEYED_RUN_TYPES = {"scheduled", "backfill"}
+def run_type_of(dag_run: Any) -> str:
+    """``scheduled``, ``backfill``, ``manual`` or ``asset_triggered``, whether Airflow hands an enum or a string."""
+    return str(getattr(dag_run, "run_type", "")).lower().rsplit(".", 1)[-1]
+
+
+def is_backfill(dag_run: Any) -> bool:
+    return run_type_of(dag_run) == "backfill"
 
 
 def run_key(dag_run: Any) -> str:
-    """The run's key: the logical date of a scheduled or backfill run, else the sanitised run id.
+    """The run's key: its logical date when it has one, else its sanitised run id.
 
-    Manual and Asset-triggered runs are keyed by run id even when they carry a logical date,
-    so two manual runs never share outputs.
+    Airflow allows one run per logical date and DAG, so a date is a unique key; ``dags test DAG DATE``
+    twice rebuilds the same date's outputs, as a scheduled run and a backfill of that date do.
     """
     logical_date = getattr(dag_run, "logical_date", None)
-    run_type = str(getattr(dag_run, "run_type", "scheduled")).lower().rsplit(".", 1)[-1]
-    if logical_date is not None and run_type in TIME_KEYED_RUN_TYPES:
+    if logical_date is not None:
         return key_for_logical_date(logical_date)
     return sanitise(dag_run.run_id, 40)
 

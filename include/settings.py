@@ -14,6 +14,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -212,6 +213,7 @@ class Inference(_Section):
     max_photos_per_interval: int = Field(ge=1)
     inline_limit_bytes: int = Field(ge=0, le=250000)
     max_image_bytes: int = Field(ge=1)
+    deadline_minutes: int = Field(ge=0)
 
 
 class Monitor(_Section):
@@ -223,11 +225,34 @@ class Monitor(_Section):
     min_estimated_accuracy: float = Field(gt=0, lt=1)
     min_violations: int = Field(ge=1)
     retrain_cooldown_hours: float = Field(ge=0)
+    retrain_on_backfill: bool
     actions: dict[str, Literal["ignore", "alert", "retrain"]]
 
     def action_for(self, check_type: str, feature: str) -> str:
         """The configured action for a violation: per feature first, then per check type, else alert."""
         return self.actions.get(f"{check_type}:{feature}", self.actions.get(check_type, "alert"))
+
+
+class Dags(_Section):
+    retries: int = Field(ge=0, le=10)
+    task_timeout_minutes: int = Field(ge=1)
+    job_timeout_margin_minutes: int = Field(ge=0)
+    deployment_timeout_minutes: int = Field(ge=1)
+    max_consecutive_failed_runs: int = Field(ge=1)
+    run_timeout_minutes: dict[str, int]
+
+    @field_validator("run_timeout_minutes")
+    @classmethod
+    def _default_and_positive(cls, value: dict[str, int]) -> dict[str, int]:
+        if "default" not in value:
+            raise ValueError("needs a 'default' entry for DAGs not listed")
+        if any(minutes < 1 for minutes in value.values()):
+            raise ValueError(f"every timeout must be at least 1 minute, got {value}")
+        return value
+
+    def run_timeout(self, dag_id: str) -> timedelta:
+        """The DAG's ``dagrun_timeout``."""
+        return timedelta(minutes=self.run_timeout_minutes.get(dag_id, self.run_timeout_minutes["default"]))
 
 
 class Mwaa(_Section):
@@ -268,6 +293,7 @@ class Settings(BaseSettings):
     deploy: Deploy
     inference: Inference
     monitor: Monitor
+    dags: Dags
     mwaa: Mwaa
 
     @field_validator("data_root", mode="before")

@@ -47,3 +47,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("IAM: every request checked against its role's policy in the template")
         for line in report.summary_lines():
             terminalreporter.write_line(line)
+@pytest.fixture(scope="session")
+def airflow_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Airflow metadata DB migrated once per test session; each DAG run home gets its own copy."""
+    from tests.aws.moto_harness import migrate_airflow_db
+
+    return migrate_airflow_db(tmp_path_factory.mktemp("airflow-db-template"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from include.builders.common import tags
-from include.registry import model_data_url
+from include.registry import MODEL_PACKAGE_TAG, model_data_url
 from include.run_keys import SAGEMAKER_NAME_MAX, sanitise
 from include.settings import Settings
 
@@ -27,8 +27,14 @@ def resource_name(kind: str, model_version: int, run_key: str) -> str:
     return sanitise(f"scones-{kind}-v{model_version}-{run_key}", SAGEMAKER_NAME_MAX)
 
 
+def deployment_tags(settings: Settings, *, model_version_record: dict, run_key: str) -> list[dict[str, str]]:
+    """The run's tags plus the model package ARN: what an endpoint serves is read back from these."""
+    package = {"Key": MODEL_PACKAGE_TAG, "Value": model_version_record["ModelPackageArn"]}
+    return [*tags(settings, "deploy", run_key), package]
+
+
 def model_request(settings: Settings, *, model_version_record: dict, model_name: str, run_key: str) -> dict:
-    """CreateModel: the registered version's image, artifact and serving environment."""
+    """CreateModel: the registered version's image, artifact and serving environment, tagged with its ARN."""
     container = model_version_record["InferenceSpecification"]["Containers"][0]
     environment = {
         "SAGEMAKER_PROGRAM": "inference.py",
@@ -44,7 +50,7 @@ def model_request(settings: Settings, *, model_version_record: dict, model_name:
             "Environment": environment,
         },
         "ExecutionRoleArn": settings.sagemaker_role_arn,
-        "Tags": tags(settings, "deploy", run_key),
+        "Tags": deployment_tags(settings, model_version_record=model_version_record, run_key=run_key),
     }
 
 
@@ -85,7 +91,8 @@ def production_variant(settings: Settings, model_name: str) -> dict:
     return variant
 
 
-def endpoint_config_request(settings: Settings, *, config_name: str, model_name: str, run_key: str) -> dict:
+def endpoint_config_request(settings: Settings, *, config_name: str, model_name: str, run_key: str,
+                            model_version_record: dict) -> dict:
     """CreateEndpointConfig: one variant; Data Capture unless serverless (SageMaker captures nothing there)."""
     request: dict[str, Any] = {
         "EndpointConfigName": config_name,
@@ -93,7 +100,7 @@ def endpoint_config_request(settings: Settings, *, config_name: str, model_name:
     }
     if not settings.deploy.serverless:
         request["DataCaptureConfig"] = data_capture_config(settings)
-    request["Tags"] = tags(settings, "deploy", run_key)
+    request["Tags"] = deployment_tags(settings, model_version_record=model_version_record, run_key=run_key)
     return request
 
 
@@ -139,6 +146,6 @@ def endpoint_deployment_config(settings: Settings, *, model_version_record: dict
         "Model": model_request(settings, model_version_record=model_version_record, model_name=model_name,
                                run_key=run_key),
         "EndpointConfig": endpoint_config_request(settings, config_name=config_name, model_name=model_name,
-                                                  run_key=run_key),
+                                                  run_key=run_key, model_version_record=model_version_record),
         "Endpoint": endpoint_request(settings, config_name=config_name, run_key=run_key),
     }

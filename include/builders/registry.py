@@ -43,16 +43,21 @@ def model_package_request(
     evaluation_uri: str,
     metrics: dict,
     dataset_manifest_sha256: str,
-    code_sha256: str,
+    trained_from: dict[str, str],
     hyperparameters: dict,
     training_job_name: str,
 ) -> dict:
-    """CreateModelPackage: image content types (not the provider's text/csv default) and metrics attached."""
+    """CreateModelPackage: image content types (not the provider's text/csv default) and metrics attached.
+
+    ``trained_from`` holds the digests of the data, code and hyperparameters
+    (:meth:`include.workflows.lineage.TrainingInputs.as_metadata`); the run key is also a tag, which the
+    registry searches by.
+    """
     metadata = {
         RUN_KEY_PROPERTY: run_key,
         "scones:training-job": training_job_name,
         "scones:dataset-manifest-sha256": dataset_manifest_sha256,
-        "scones:code-sha256": code_sha256,
+        **trained_from,
         "scones:hyperparameters": metadata_value(hyperparameters),
         "scones:accuracy": f"{metrics['accuracy']:.6f}",
         "scones:ece": f"{metrics['ece']:.6f}",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from include.runtime.capabilities import Alerts, IntervalAnalysis, Runtime, Teardown
+from include.runtime.capabilities import Alerts, IntervalAnalysis, Runtime, ServedModels, Teardown
 from include.settings import Settings, get_settings
+from include.timeouts import JobKind, deployment_timeout, job_timeout
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
@@ -28,6 +29,7 @@ __all__ = [
     "model_registry",
     "object_store",
     "processing_job",
+    "served_models",
     "state_machine_executions",
     "teardown",
     "training_job",
@@ -44,8 +46,10 @@ def current(settings: Settings | None = None) -> Runtime:
     return importlib.import_module(TABLES[settings.runtime]).RUNTIME
 
 
-def _in_job_pool(settings: Settings, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _job_task(settings: Settings, kind: JobKind, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A job task runs in the SageMaker pool, and may take as long as its job is allowed to (plus a margin)."""
     kwargs.setdefault("pool", settings.sagemaker_pool)
+    kwargs.setdefault("execution_timeout", job_timeout(settings, kind))
     return kwargs
 
 
@@ -53,26 +57,27 @@ def processing_job(*, task_id: str, config: Any, **kwargs: Any) -> BaseOperator:
     """Runs a CreateProcessingJob request (a dict or an XComArg of one); returns ``{"Processing": ...}``."""
     settings = get_settings()
     return current(settings).jobs(settings).processing_job(task_id=task_id, config=config,
-                                                           **_in_job_pool(settings, kwargs))
+                                                           **_job_task(settings, "processing", kwargs))
 
 
 def training_job(*, task_id: str, config: Any, **kwargs: Any) -> BaseOperator:
     """Runs a CreateTrainingJob request; returns ``{"Training": <DescribeTrainingJob>}``."""
     settings = get_settings()
     return current(settings).jobs(settings).training_job(task_id=task_id, config=config,
-                                                         **_in_job_pool(settings, kwargs))
+                                                         **_job_task(settings, "training", kwargs))
 
 
 def tuning_job(*, task_id: str, config: Any, **kwargs: Any) -> BaseOperator:
     """Runs a CreateHyperParameterTuningJob request; returns ``{"Tuning": <DescribeHyperParameterTuningJob>}``."""
     settings = get_settings()
     return current(settings).jobs(settings).tuning_job(task_id=task_id, config=config,
-                                                       **_in_job_pool(settings, kwargs))
+                                                       **_job_task(settings, "tuning", kwargs))
 
 
 def endpoint_deployment(*, task_id: str, config: Any, **kwargs: Any) -> BaseOperator:
     """Deploys ``{"Model", "EndpointConfig", "Endpoint"}`` requests and verifies the endpoint serves them."""
     settings = get_settings()
+    kwargs.setdefault("execution_timeout", deployment_timeout(settings))
     return current(settings).endpoints(settings).endpoint_deployment(task_id=task_id, config=config, **kwargs)
 
 
@@ -81,6 +86,12 @@ def state_machine_executions(*, task_id: str, executions: Any, **kwargs: Any) ->
     settings = get_settings()
     return current(settings).executions(settings).state_machine_executions(task_id=task_id, executions=executions,
                                                                            **kwargs)
+
+
+def served_models(settings: Settings | None = None) -> ServedModels:
+    """Which model version an endpoint serves now (SageMaker's endpoint, or the local endpoint's records)."""
+    settings = settings or get_settings()
+    return current(settings).served_models(settings)
 
 
 def object_store(settings: Settings | None = None) -> ObjectStore:

@@ -36,6 +36,19 @@ class CapabilityUnavailableError(RuntimeError):
     """The runtime has no such capability (e.g. Model Monitor on this machine); the message names the setting."""
 
 
+class JobFailedError(RuntimeError):
+    """A SageMaker job (or its local run) ended ``Failed``; ``failure_reason`` is its ``FailureReason``.
+
+    Both runtimes raise it, so the retry policy (``include/retry_policy.py``) can tell a deterministic failure
+    (``AlgorithmError``, ``ClientError``) from a transient one (``InternalServerError``, ``CapacityError``).
+    """
+
+    def __init__(self, message: str, *, job_name: str = "", failure_reason: str = "") -> None:
+        super().__init__(message)
+        self.job_name = job_name
+        self.failure_reason = failure_reason
+
+
 class StalePlanError(ValueError):
     """A teardown plan made by another runtime's teardown."""
 
@@ -62,6 +75,29 @@ class EndpointDeployment(Protocol):
     the new config; the task returns ``{"Model", "EndpointConfig", "Endpoint"}`` descriptions."""
 
     def endpoint_deployment(self, *, task_id: str, config: Any, **kwargs: Any) -> BaseOperator: ...
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What an endpoint serves now, read from the endpoint itself rather than from the registry."""
+
+    endpoint_name: str
+    endpoint_config_name: str
+    model_name: str
+    model_package_arn: str | None
+    """The registered version, from the model's ``scones:model-package-arn`` tag (None: deployed some other way)."""
+
+
+@runtime_checkable
+class ServedModels(Protocol):
+    """The model version an endpoint serves: its description → its endpoint config → that config's model and tags.
+
+    A rolled-back update leaves the endpoint on its old config, so this answers what really serves traffic.
+    """
+
+    def served_model(self, endpoint_name: str) -> ServedModel | None:
+        """None when the endpoint does not exist or serves nothing yet (still being created, or failed)."""
+        ...
 
 
 @runtime_checkable
@@ -122,6 +158,7 @@ class Runtime:
     name: Literal["aws", "local"]
     jobs: Callable[[Settings], JobOperators]
     endpoints: Callable[[Settings], EndpointDeployment]
+    served_models: Callable[[Settings], ServedModels]
     executions: Callable[[Settings], StateMachineExecutions]
     interval_analysis: Callable[[Settings], IntervalAnalysis]
     registry: Callable[[Settings], ModelRegistry]

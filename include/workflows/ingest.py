@@ -105,6 +105,7 @@ def publish_partition(settings: Settings, store: ObjectStore, *, run_key: str, j
         "partition": final,
         "run_key": run_key,
         "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+        "content_sha256": manifest.get("content_sha256"),
         "counts": manifest.get("counts", {}),
         "quarantined": len(manifest.get("quarantine", [])),
     }

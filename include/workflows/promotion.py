@@ -37,9 +37,9 @@ def promote_model(candidate: Any, prefix: str) -> Any:
             settings = get_settings()
             key = model_key(prefix, context)
             return training.build_evaluation_request(
-                settings, runtime.object_store(settings), runtime.model_registry(), run_key=key,
-                job_name=job_name("evaluate", key), model_url=candidate["model_url"],
-                partition=candidate["partition"])
+                settings, runtime.object_store(settings), runtime.model_registry(settings),
+                runtime.served_models(settings), run_key=key, job_name=job_name("evaluate", key),
+                model_url=candidate["model_url"], partition=candidate["partition"])
 
         @task.short_circuit
         def passes_quality_gate(evaluation_result: dict) -> bool:

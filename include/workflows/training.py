@@ -14,10 +14,13 @@ from typing import Any
 
 from include.builders.evaluation import CAPTURE_FILE, baseline_request, evaluation_request
 from include.builders.registry import model_package_request
-from include.code_bundle import PROGRAM_DIRS, source_digest, upload_program
+from include.code_bundle import upload_program
+from include.deployed_model import serving_version_or_none
 from include.registry import ModelRegistry, model_data_url
+from include.runtime.capabilities import ServedModels
 from include.settings import Settings
 from include.storage import ObjectStore
+from include.workflows import lineage
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +63,27 @@ def manifest_sha256(store: ObjectStore, partition: str) -> str:
     return hashlib.sha256(store.get_bytes(partition + "manifest.json")).hexdigest()
 
 
-def build_evaluation_request(settings: Settings, store: ObjectStore, registry: ModelRegistry, *, run_key: str,
-                             job_name: str, model_url: str, partition: str) -> dict:
-    champion = registry.latest_approved()
+def champion_version(settings: Settings, served_models: ServedModels, registry: ModelRegistry) -> dict | None:
+    """The version candidates must not fall behind: the one the endpoint serves (none before the first deployment)."""
+    return serving_version_or_none(settings, served_models, registry)
+
+
+def candidate_inputs(store: ObjectStore, partition: str, hyperparameters: Mapping[str, Any]) -> lineage.TrainingInputs:
+    """The digests a training run on ``partition`` with ``hyperparameters`` would register."""
+    return lineage.training_inputs(store, partition=partition, hyperparameters=hyperparameters)
+
+
+def reason_not_to_train(settings: Settings, inputs: lineage.TrainingInputs, served_models: ServedModels,
+                        registry: ModelRegistry) -> str | None:
+    """Why training on these inputs would reproduce the serving model, or ``None`` when it is worth it."""
+    return lineage.reason_not_to_train(inputs, serving_version_or_none(settings, served_models, registry))
+
+
+def build_evaluation_request(settings: Settings, store: ObjectStore, registry: ModelRegistry,
+                             served_models: ServedModels, *, run_key: str, job_name: str, model_url: str,
+                             partition: str) -> dict:
+    champion = champion_version(settings, served_models, registry)
+    log.info("champion: %s", f"version {champion['ModelPackageVersion']} (serving)" if champion else "none yet")
     return evaluation_request(
         settings, run_key=run_key, job_name=job_name,
         code_uri=upload_program(settings, store, "model"),
@@ -101,10 +122,11 @@ def quality_gate(evaluation: dict, min_accuracy: float, max_regression: float) -
 def register(settings: Settings, store: ObjectStore, registry: ModelRegistry, *, run_key: str, model_url: str,
              evaluation_uri: str, evaluation: dict, partition: str, training_job_name: str,
              hyperparameters: dict) -> dict:
+    trained_from = lineage.training_inputs(store, partition=partition, hyperparameters=hyperparameters)
     request = model_package_request(
         settings, run_key=run_key, model_data_url=model_url, evaluation_uri=evaluation_uri,
         metrics=evaluation["metrics"], dataset_manifest_sha256=manifest_sha256(store, partition),
-        code_sha256=source_digest(PROGRAM_DIRS["model"]), hyperparameters=hyperparameters,
+        trained_from=trained_from.as_metadata(), hyperparameters=hyperparameters,
         training_job_name=training_job_name,
     )
     record = registry.register(request)

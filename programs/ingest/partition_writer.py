@@ -32,6 +32,17 @@ def prepare_output_dir(root: Path) -> None:
             entry.unlink()
 
 
+def content_sha256(files: dict[str, str]) -> str:
+    """One digest of what a model learns from: the split images and the ``.lst`` label lists.
+
+    Run metadata (run key, code version, originals, quarantine notes) is left out, so two ingests of the
+    same archive and labelled photos on different dates have the same content digest.
+    """
+    lines = [f"{path}\t{digest}\n" for path, digest in sorted(files.items())
+             if path.split("/", 1)[0] in SPLITS or path.endswith(".lst")]
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
 def sha256_of_files(root: Path, skip: frozenset[str] = frozenset({MANIFEST})) -> dict[str, str]:
     """Relative path -> sha256 of every file under ``root`` except ``skip``."""
     hashes = {}
@@ -89,8 +100,9 @@ class PartitionWriter:
             (self.root / f"{split}.lst").write_text("".join(lines), encoding="utf-8")
 
     def write_manifest(self, content: dict[str, Any]) -> dict[str, Any]:
-        """Add counts and file hashes to ``content`` and write ``manifest.json``; return it."""
-        manifest = {**content, "counts": self.counts(), "files": sha256_of_files(self.root)}
+        """Add counts, file hashes and the content digest to ``content`` and write ``manifest.json``; return it."""
+        files = sha256_of_files(self.root)
+        manifest = {**content, "counts": self.counts(), "files": files, "content_sha256": content_sha256(files)}
         text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
         (self.root / MANIFEST).write_text(text, encoding="utf-8")
         return manifest

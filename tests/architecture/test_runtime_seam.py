@@ -22,6 +22,7 @@ from include.runtime.capabilities import (
     IntervalAnalysis,
     JobOperators,
     Runtime,
+    ServedModels,
     StateMachineExecutions,
     Teardown,
 )
@@ -36,6 +37,7 @@ RUNTIME_NAMES = {"aws", "local"}
 CAPABILITIES = {
     "jobs": JobOperators,
     "endpoints": EndpointDeployment,
+    "served_models": ServedModels,
     "executions": StateMachineExecutions,
     "interval_analysis": IntervalAnalysis,
     "registry": ModelRegistry,

@@ -7,13 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.moto_harness import AwsHarness, MotoServer, migrate_airflow_db
-
-
-@pytest.fixture(scope="session")
-def airflow_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A metadata DB migrated once per test session; each run gets its own copy."""
-    return migrate_airflow_db(tmp_path_factory.mktemp("airflow-db-template"))
+from tests.aws.moto_harness import AwsHarness, MotoServer
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,22 @@ def register_approved_model(sagemaker: Any, *, bucket: str, run_key: str) -> dic
     return sagemaker.describe_model_package(ModelPackageName=arn)
 
 
+def deploy_version(sagemaker: Any, record: dict, endpoint: str = "scones-vehicle-classifier") -> str:
+    """What a verified scones_deploy leaves behind: a model tagged with the version's ARN, its config, the endpoint."""
+    from include.registry import MODEL_PACKAGE_TAG
+
+    name = f"scones-model-v{record['ModelPackageVersion']}-setup"
+    container = record["InferenceSpecification"]["Containers"][0]
+    sagemaker.create_model(ModelName=name, ExecutionRoleArn="arn:aws:iam::123456789012:role/scones-sagemaker",
+                           PrimaryContainer={"Image": container["Image"], "ModelDataUrl": container["ModelDataUrl"]},
+                           Tags=[{"Key": MODEL_PACKAGE_TAG, "Value": record["ModelPackageArn"]}])
+    config = name.replace("-model-", "-config-")
+    sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    return config
+
+
 def endpoint_settling_at_first_poll(recorder: RequestRecorder, *, after: str, status: str) -> None:
     """The trigger's (aiobotocore) first DescribeEndpoint after ``after`` reports ``status``, not moto's answer."""
     pending: set[str] = set()

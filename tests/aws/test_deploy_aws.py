@@ -16,6 +16,7 @@ from typing import Any
 import pendulum
 import pytest
 
+from include.runtime.aws.serving import SageMakerServedModels
 from tests.aws import deploy_scenario
 from tests.aws.moto_harness import AwsHarness, DagRunResult, MotoServer
 from tests.aws.train_scenario import xcom_return_value
@@ -26,13 +27,13 @@ pytestmark = pytest.mark.e2e
 BUCKET = "scones-deploy-e2e"
 ENDPOINT = "scones-vehicle-classifier"
 FIRST_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
-FIRST_KEY = "manual-2026-01-01t00-00-00-00-00"
+FIRST_KEY = "20260101T0000"
 UPDATE_DATE = pendulum.datetime(2026, 1, 2, tz="UTC")
-UPDATE_KEY = "manual-2026-01-02t00-00-00-00-00"
-FIRST_MODEL = f"scones-model-v1-{FIRST_KEY}"
-FIRST_CONFIG = f"scones-config-v1-{FIRST_KEY}"
-UPDATE_MODEL = f"scones-model-v2-{UPDATE_KEY}"
-UPDATE_CONFIG = f"scones-config-v2-{UPDATE_KEY}"
+UPDATE_KEY = "20260102T0000"
+FIRST_MODEL = f"scones-model-v1-{FIRST_KEY.lower()}"
+FIRST_CONFIG = f"scones-config-v1-{FIRST_KEY.lower()}"
+UPDATE_MODEL = f"scones-model-v2-{UPDATE_KEY.lower()}"
+UPDATE_CONFIG = f"scones-config-v2-{UPDATE_KEY.lower()}"
 TRAINED_KEYS = ("train-manual-2025-12-30t00-00-00-00-00", "train-manual-2025-12-31t00-00-00-00-00")
 SAMPLING_PERCENTAGE = 40
 ALARMS = ["scones-e2e-5xx", "scones-e2e-latency"]
@@ -96,6 +97,13 @@ def test_names_derive_from_model_version_and_run_key(deploy_runs: DeployRuns) ->
     assert (endpoint["EndpointName"], endpoint["EndpointConfigName"]) == (ENDPOINT, FIRST_CONFIG)
     for request in (model, config, endpoint):
         assert {"Key": "scones:run-key", "Value": FIRST_KEY} in request["Tags"]
+
+
+def test_model_and_endpoint_config_are_tagged_with_the_version_they_serve(deploy_runs: DeployRuns) -> None:
+    version_1 = xcom_return_value(deploy_runs.first.log_path, "choose_model_version")["ModelPackageArn"]
+    for operation in ("CreateModel", "CreateEndpointConfig"):
+        tags = only_request(deploy_runs.first, operation)["Tags"]
+        assert {"Key": "scones:model-package-arn", "Value": version_1} in tags, operation
 
 
 def test_model_serves_the_registered_artifact(deploy_runs: DeployRuns) -> None:
@@ -174,3 +182,12 @@ def test_rolled_back_update_was_waited_for_by_the_trigger(deploy_runs: DeployRun
     assert [t["task_id"] for t in run.triggers] == ["deploy"], run.log_tail()
     assert run.triggers[0]["event"] == {"status": "success", "job_name": ENDPOINT}
     assert len(run.calls("sagemaker", "DescribeEndpoint", transport="aiobotocore")) >= 2
+
+
+def test_after_the_rollback_the_endpoint_reports_the_version_still_serving(deploy_runs: DeployRuns) -> None:
+    """What the monitor's baseline and the gate's champion are read from: version 1, not the newer version 2."""
+    version_1 = xcom_return_value(deploy_runs.first.log_path, "choose_model_version")["ModelPackageArn"]
+    version_2 = xcom_return_value(deploy_runs.update.log_path, "choose_model_version")["ModelPackageArn"]
+    served = SageMakerServedModels(None, client=deploy_runs.moto.client("sagemaker")).served_model(ENDPOINT)
+    assert (served.endpoint_config_name, served.model_package_arn) == (FIRST_CONFIG, version_1)
+    assert version_2 != version_1

@@ -1,14 +1,14 @@
 """scones_monitor in ``aws`` mode: the analyzer as a Processing job, Model Monitor's schedule, and a quiet hour.
 
-Three scheduled runs share one emulated account holding an approved model with a baseline of
-dark images:
+Three scheduled runs share one emulated account whose endpoint serves an approved model with a
+baseline of dark images (a newer approved version never served: it must not be watched):
 
 - the 10:00 hour has bright photos in Data Capture: the analyzer job (the real analyzer, run on
   the job's own request) flags brightness drift, so the run triggers ``scones_train``;
 - the 15:00 hour has no capture files: "no traffic", no job, no retraining;
 - the latest complete hour with ``use_model_monitor`` on: the run creates the hourly Model
   Monitor schedule, reads its execution's violations and, within the retrain cooldown of the
-  first run, alerts instead of retraining again.
+  first run's interval (a cooldown set long enough to reach today), alerts instead of retraining.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pendulum
 import pytest
 
 from tests.aws import monitor_scenario
-from tests.aws.deploy_scenario import register_approved_model
+from tests.aws.deploy_scenario import deploy_version, register_approved_model
 from tests.aws.moto_harness import AwsHarness, DagRunResult, MotoServer
 from tests.aws.train_scenario import run_database
 from tests.support.botocore_contract import assert_valid_request
@@ -33,7 +33,8 @@ pytestmark = pytest.mark.e2e
 BUCKET = "scones-monitor-e2e"
 ENDPOINT = "scones-vehicle-classifier"
 SCHEDULE = f"scones-monitor-{ENDPOINT}"
-MODEL_KEY = "train-manual-2025-12-31t00-00-00-00-00"
+MODEL_KEY = "train-20251231T0000"
+NEWER_KEY = "train-20260101T0000"
 BASELINE = f"s3://{BUCKET}/models/{MODEL_KEY}/baseline"
 ANALYZED_DATE = pendulum.datetime(2026, 1, 1, 11, tz="UTC")
 ANALYZED_KEY = "20260101T1100"
@@ -41,6 +42,7 @@ CAPTURE_HOUR = pendulum.datetime(2026, 1, 1, 10, tz="UTC")
 QUIET_DATE = pendulum.datetime(2026, 1, 1, 16, tz="UTC")
 QUIET_KEY = "20260101T1600"
 MONITORING = f"s3://{BUCKET}/monitoring/{ENDPOINT}"
+COOLDOWN_TO_TODAY_HOURS = 24 * 365 * 20
 MONITOR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/scones-drift-analyzer:e2e"
 PROCESSING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
 SAGEMAKER_TRIGGER = "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTrigger"
@@ -48,7 +50,7 @@ COMMON = ["find_baseline", "choose_monitoring_path", "read_interval_result", "wr
           "decide_action", "announce_decision", "retrain_decided"]
 ANALYZER_PATH = ["list_capture_hours", "window_has_capture", "build_analysis_request", "analyze_window"]
 MODEL_MONITOR_PATH = ["ensure_schedule", "wait_for_interval_execution"]
-RETRAIN = ["trigger_retraining", "record_retrain"]
+RETRAIN = ["trigger_retraining"]
 
 
 @dataclass
@@ -70,7 +72,9 @@ def monitor_runs(aws_harness: AwsHarness, tmp_path_factory: pytest.TempPathFacto
     def account_with_model_and_capture(moto: MotoServer) -> None:
         s3 = moto.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        register_approved_model(moto.client("sagemaker"), bucket=BUCKET, run_key=MODEL_KEY)
+        sagemaker = moto.client("sagemaker")
+        deploy_version(sagemaker, register_approved_model(sagemaker, bucket=BUCKET, run_key=MODEL_KEY))
+        register_approved_model(sagemaker, bucket=BUCKET, run_key=NEWER_KEY)
         monitor_scenario.put_files(s3, BASELINE, baseline)
         s3.put_object(Bucket=BUCKET, Key=monitor_scenario.capture_key(ENDPOINT, CAPTURE_HOUR),
                       Body=monitor_scenario.capture_jsonl(monitor_scenario.DRIFTED_SHADES, CAPTURE_HOUR))
@@ -85,7 +89,8 @@ def monitor_runs(aws_harness: AwsHarness, tmp_path_factory: pytest.TempPathFacto
                                    scenarios=["tests.aws.monitor_scenario:install"])
     quiet = aws_harness.run_dag("scones_monitor", QUIET_DATE, env, scenarios=["tests.aws.monitor_scenario:install"])
     model_monitor_env = {**env, "SCONES_MONITOR__USE_MODEL_MONITOR": "true",
-                         "SCONES_IMAGES__MONITOR_URI": MONITOR_IMAGE}
+                         "SCONES_IMAGES__MONITOR_URI": MONITOR_IMAGE,
+                         "SCONES_MONITOR__RETRAIN_COOLDOWN_HOURS": str(COOLDOWN_TO_TODAY_HOURS)}
     model_monitor = aws_harness.run_dag("scones_monitor", newest_hour, model_monitor_env,
                                         setup=model_monitor_reports,
                                         scenarios=["tests.aws.monitor_scenario:install_model_monitor"])
@@ -126,6 +131,12 @@ def test_analyzer_path_runs_and_retrains(monitor_runs: MonitorRuns) -> None:
                 **dict.fromkeys(MODEL_MONITOR_PATH, "skipped")}
     assert run.task_states == expected, run.log_tail()
     assert run.dag_run_state == "success", run.log_tail()
+
+
+def test_the_serving_versions_baseline_is_watched_not_the_newest_approved(monitor_runs: MonitorRuns) -> None:
+    assert xcom(monitor_runs.analyzed, "find_baseline") == BASELINE + "/"
+    described = {c.operation for c in monitor_runs.analyzed.requests if c.service == "sagemaker"}
+    assert {"DescribeEndpoint", "DescribeEndpointConfig", "DescribeModel", "ListTags"} <= described
 
 
 def test_analyzer_job_request_is_valid_and_reads_the_hour_and_baseline(monitor_runs: MonitorRuns) -> None:
@@ -180,8 +191,9 @@ def test_retraining_run_was_triggered_with_the_reason(monitor_runs: MonitorRuns)
     assert conf["reason"].startswith(f"drift detected by scones_monitor run {ANALYZED_KEY}: ")
     assert "baseline_drift_check on brightness" in conf["reason"]
     assert any(v["feature_name"] == "brightness" for v in conf["violations"])
-    record = read_json(monitor_runs.moto, f"{MONITORING}/last_retrain.json")
-    assert (record["run_key"], record["reason"]) == (ANALYZED_KEY, conf["reason"])
+    [claim] = read_json(monitor_runs.moto, f"{MONITORING}/retrain_claims.json")["claims"]
+    assert (claim["run_key"], claim["reason"]) == (ANALYZED_KEY, conf["reason"])
+    assert claim["interval_end"] == "2026-01-01T11:00:00+00:00", "claimed in data-interval time"
 
 
 def test_report_is_published_for_the_interval(monitor_runs: MonitorRuns) -> None:
@@ -199,7 +211,7 @@ def test_hour_without_capture_is_no_traffic_and_starts_no_job(monitor_runs: Moni
                                    "decide_action")} == dict.fromkeys(
         ("list_capture_hours", "window_has_capture", "read_interval_result", "decide_action"), "success"), states
     assert (states["build_analysis_request"], states["analyze_window"]) == ("skipped", "skipped")
-    assert (states["trigger_retraining"], states["record_retrain"]) == ("skipped", "skipped")
+    assert states["trigger_retraining"] == "skipped"
     assert run.calls("sagemaker", "CreateProcessingJob") == []
     assert xcom(run, "decide_action", "action") == "no_traffic"
     assert xcom(run, "read_interval_result")["no_traffic"] is True

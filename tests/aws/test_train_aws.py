@@ -2,8 +2,9 @@
 
 Three manual runs share one emulated account: the first trains, evaluates, registers and
 announces a model; the second is the same run again and reuses every finished job without
-registering a second version; the third (another run) scores below the gate's floor, so
-registration, baseline and announcement are skipped and the run still succeeds.
+registering a second version; then that version is deployed, and the third (another run)
+is scored against it as the champion, falls below the gate's floor, so registration,
+baseline and announcement are skipped and the run still succeeds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from include.builders.registry import IMAGE_CONTENT_TYPES
 from include.builders.training import metric_definitions
 from tests.aws import train_scenario
+from tests.aws.deploy_scenario import deploy_version
 from tests.aws.moto_harness import AwsHarness, DagRunResult, MotoServer
 from tests.aws.train_scenario import FINAL_METRICS, publish_partition
 from tests.support.botocore_contract import assert_valid_request
@@ -30,17 +32,18 @@ PARTITION_KEY = "20251231T0000"
 PARTITION = f"s3://{BUCKET}/datasets/{PARTITION_KEY}/"
 LOGICAL_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 RUN_ID = "manual__2026-01-01T00:00:00+00:00"
-RUN_KEY = "train-manual-2026-01-01t00-00-00-00-00"
-TRAINING_JOB = "scones-train-train-manual-2026-01-01t00-00-00-00-00"
-EVALUATION_JOB = "scones-evaluate-train-manual-2026-01-01t00-00-00-00-00"
-BASELINE_JOB = "scones-baseline-train-manual-2026-01-01t00-00-00-00-00"
+RUN_KEY = "train-20260101T0000"
+TRAINING_JOB = "scones-train-train-20260101t0000"
+EVALUATION_JOB = "scones-evaluate-train-20260101t0000"
+BASELINE_JOB = "scones-baseline-train-20260101t0000"
 MODELS = f"s3://{BUCKET}/models/{RUN_KEY}"
 MODEL_URL = f"{MODELS}/training/{TRAINING_JOB}/output/model.tar.gz"
 GATE_LOGICAL_DATE = pendulum.datetime(2026, 1, 2, tz="UTC")
-GATE_RUN_KEY = "train-manual-2026-01-02t00-00-00-00-00"
+GATE_RUN_KEY = "train-20260102T0000"
 SAGEMAKER_TRIGGER = "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTrigger"
-UNTIL_GATE = ["choose_dataset", "build_training_job_request", "train", "describe_trained_candidate",
-              "promote.build_evaluation_request", "promote.evaluate", "promote.passes_quality_gate"]
+UNTIL_GATE = ["choose_dataset", "has_something_new", "build_training_job_request", "train",
+              "describe_trained_candidate", "promote.build_evaluation_request", "promote.evaluate",
+              "promote.passes_quality_gate"]
 AFTER_GATE = ["promote.register_model", "promote.build_baseline_request", "promote.baseline",
               "promote.choose_approval_path", "promote.approved_at_registration", "promote.announce_approved_model"]
 REVIEW_PATH = ["promote.describe_for_review", "promote.review_model_version", "promote.record_review_decision",
@@ -69,8 +72,13 @@ def train_runs(aws_harness: AwsHarness) -> TrainRuns:
     first = aws_harness.run_dag("scones_train", LOGICAL_DATE, env, setup=bucket_with_a_published_partition,
                                 scenarios=[PASSING], run_type="manual")
     again = aws_harness.run_dag("scones_train", LOGICAL_DATE, env, scenarios=[PASSING], run_type="manual")
-    gate_failure = aws_harness.run_dag("scones_train", GATE_LOGICAL_DATE, env, scenarios=[FAILING_GATE],
-                                       run_type="manual")
+    def first_version_deployed(moto: MotoServer) -> None:
+        sagemaker = moto.client("sagemaker")
+        [summary] = sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
+        deploy_version(sagemaker, sagemaker.describe_model_package(ModelPackageName=summary["ModelPackageArn"]))
+
+    gate_failure = aws_harness.run_dag("scones_train", GATE_LOGICAL_DATE, env, setup=first_version_deployed,
+                                       scenarios=[FAILING_GATE], run_type="manual")
     return TrainRuns(first, again, gate_failure, aws_harness.moto)
 
 
@@ -100,10 +108,10 @@ def test_first_run_succeeds_in_every_task(train_runs: TrainRuns) -> None:
 def test_every_job_and_registry_request_is_valid_for_botocore(train_runs: TrainRuns) -> None:
     run = train_runs.first
     checked = [c for c in run.requests if c.operation in
-               {"CreateTrainingJob", "CreateProcessingJob", "CreateModelPackageGroup", "CreateModelPackage"}]
+               {"CreateTrainingJob", "CreateProcessingJob", "CreateModelPackageGroup", "CreateModelPackage", "Search"}]
     assert sorted(c.operation for c in checked) == [
         "CreateModelPackage", "CreateModelPackageGroup", "CreateProcessingJob", "CreateProcessingJob",
-        "CreateTrainingJob",
+        "CreateTrainingJob", "Search",
     ]
     for call in checked:
         assert_valid_request(call.service, call.operation, call.params)
@@ -241,7 +249,7 @@ def test_failed_gate_skips_promotion_and_the_run_succeeds(train_runs: TrainRuns)
 def test_failed_gate_run_was_scored_against_the_champion(train_runs: TrainRuns) -> None:
     run = train_runs.gate_failure
     request = only_request(run, "CreateProcessingJob")
-    assert request["ProcessingJobName"] == f"scones-evaluate-{GATE_RUN_KEY}"
-    assert processing_input(request, "champion") == MODEL_URL
+    assert request["ProcessingJobName"] == f"scones-evaluate-{GATE_RUN_KEY.lower()}"
+    assert processing_input(request, "champion") == MODEL_URL, "the champion is the version the endpoint serves"
     assert processing_input(request, "model") == (
-        f"s3://{BUCKET}/models/{GATE_RUN_KEY}/training/scones-train-{GATE_RUN_KEY}/output/model.tar.gz")
+        f"s3://{BUCKET}/models/{GATE_RUN_KEY}/training/scones-train-{GATE_RUN_KEY.lower()}/output/model.tar.gz")

@@ -29,12 +29,12 @@ PARTITION_KEY = "20251231T0000"
 PARTITION = f"s3://{BUCKET}/datasets/{PARTITION_KEY}/"
 LOGICAL_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 RUN_ID = "manual__2026-01-01T00:00:00+00:00"
-RUN_KEY = "tune-manual-2026-01-01t00-00-00-00-00"
+RUN_KEY = "tune-20260101T0000"
 TUNING_JOB = tuning_job_name(RUN_KEY)
 BEST_JOB = TUNING_JOB + BEST_TRIAL_SUFFIX
 MODELS = f"s3://{BUCKET}/models/{RUN_KEY}"
 BEST_MODEL_URL = f"{MODELS}/training/{BEST_JOB}/output/model.tar.gz"
-EVALUATION_JOB = f"scones-evaluate-{RUN_KEY}"
+EVALUATION_JOB = f"scones-evaluate-{RUN_KEY.lower()}"
 SAGEMAKER_TRIGGER = "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTrigger"
 TASKS = ["choose_dataset", "build_tuning_job_request", "tune", "describe_best_training_job",
          "promote.build_evaluation_request", "promote.evaluate", "promote.passes_quality_gate",

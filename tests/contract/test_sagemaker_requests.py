@@ -4,6 +4,9 @@ from include.builders.ingest import ingest_processing_request
 from include.run_keys import job_name
 from tests.support.botocore_contract import assert_valid_request, request_errors
 
+TRAINED_FROM = {"scones:dataset-sha256": "c" * 64, "scones:code-sha256": "b" * 64,
+                "scones:hyperparameters-sha256": "d" * 64}
+
 
 def test_ingest_processing_request_is_valid(settings):
     request = ingest_processing_request(
@@ -35,7 +38,7 @@ def test_model_package_request_is_valid_with_image_content_types(settings):
         settings, run_key="train-manual-2026-11-24t05-37-55-123456-00-00",
         model_data_url="s3://scones-mlops/models/k/model.tar.gz",
         evaluation_uri="s3://scones-mlops/models/k/evaluation/evaluation.json",
-        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, code_sha256="b" * 64,
+        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, trained_from=TRAINED_FROM,
         hyperparameters={"epochs": 3, "learning-rate": 0.002}, training_job_name="scones-train-k")
     assert_valid_request("sagemaker", "CreateModelPackage", request)
     assert "text/csv" not in request["InferenceSpecification"]["SupportedContentTypes"]

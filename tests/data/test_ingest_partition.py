@@ -101,3 +101,25 @@ def test_summary_line_prints_counts(run_ingest, per_class, tmp_path: Path, capsy
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("[ingest] done: run 2024-05-01:")
     assert f"test {per_class['test']}/{per_class['test']}" in last
+
+
+def _manifest(root: Path) -> dict:
+    return json.loads((root / "manifest.json").read_text())
+
+
+def test_ingests_of_the_same_data_on_two_dates_have_one_content_digest(run_ingest, tmp_path: Path,
+                                                                       labelled_photos: Path) -> None:
+    """The digest covers images and labels, not the run: "nothing new" is recognisable across dates."""
+    assert run_ingest(tmp_path / "one", labelled_photos, "--run-key", "20260101T0000") == 0
+    assert run_ingest(tmp_path / "two", labelled_photos, "--run-key", "20260102T0000") == 0
+    one, two = _manifest(tmp_path / "one"), _manifest(tmp_path / "two")
+    assert (tmp_path / "one" / "manifest.json").read_bytes() != (tmp_path / "two" / "manifest.json").read_bytes()
+    assert one["content_sha256"] == two["content_sha256"]
+
+
+def test_a_new_labelled_photo_changes_the_content_digest(run_ingest, tmp_path: Path, labelled_photos: Path,
+                                                         make_photo) -> None:
+    assert run_ingest(tmp_path / "before", labelled_photos) == 0
+    make_photo(labelled_photos / "bicycle" / "new.png", (64, 48), "PNG", (5, 120, 240))
+    assert run_ingest(tmp_path / "after", labelled_photos) == 0
+    assert _manifest(tmp_path / "before")["content_sha256"] != _manifest(tmp_path / "after")["content_sha256"]

@@ -12,7 +12,7 @@ from include.runtime.local.job_records import LocalJobRegistry
 from include.runtime.local.processing import run_processing_job
 from include.runtime.local.store import LocalObjectStore
 from include.settings import load_settings
-from include.workflows.monitoring import analysis, layout, results, retraining
+from include.workflows.monitoring import analysis, layout, results
 from include.workflows.monitoring import decision as policy
 from include.workflows.monitoring import report as reporting
 from tests.monitor.traffic import Profile
@@ -21,7 +21,6 @@ from .capture_support import write_baseline, write_capture_hour
 
 LIKE_HOUR = datetime(2026, 3, 1, 10, tzinfo=UTC)
 DRIFTED_HOUR = datetime(2026, 3, 1, 13, tzinfo=UTC)
-NOW = datetime(2026, 3, 1, 14, 5, tzinfo=UTC)
 
 
 def analyse(settings, store: LocalObjectStore, baseline: str, hour: datetime) -> dict:
@@ -33,7 +32,7 @@ def analyse(settings, store: LocalObjectStore, baseline: str, hour: datetime) ->
     registry = LocalJobRegistry(settings.data_root / ".work", "processing")
     description = run_processing_job(request, store=store, registry=registry, log=lambda _: None)
     result = results.read_interval_result(store, analysis.job_output_uri({"Processing": description}))
-    decision = policy.decide(result, settings, retraining.last_retrain_at(settings, store), NOW)
+    decision = policy.decide(result, settings, interval_end=end)
     report = reporting.write_report(settings, store, run_key=run_key, result_uri=result["output_uri"],
                                      baseline_uri=baseline, interval_start=start)
     return {"hours": hours, "result": result, "decision": decision, "report": report}

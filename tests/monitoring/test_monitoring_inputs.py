@@ -8,24 +8,42 @@ from datetime import UTC, datetime
 import pytest
 
 from include.builders.registry import RUN_KEY_PROPERTY
+from include.deployed_model import NoModelDeployedError, UntrackedServedModelError
 from include.runtime.aws import interval_analysis as model_monitor
+from include.runtime.capabilities import ServedModel
 from include.runtime.local.store import LocalObjectStore
 from include.workflows.monitoring import analysis, baseline, layout, results
 
 START = datetime(2026, 3, 1, 10, tzinfo=UTC)
 END = datetime(2026, 3, 1, 11, tzinfo=UTC)
+SERVED_ARN = "local:model-package/g/3"
 
 
-class OneVersionRegistry:
-    def __init__(self, record: dict | None) -> None:
-        self.record = record
+class Registry:
+    """Versions 3 (serving) and 4 (approved later, never served) by ARN."""
 
-    def latest_approved(self) -> dict | None:
-        return self.record
+    def __init__(self, *records: dict) -> None:
+        self.records = {r["ModelPackageArn"]: r for r in records}
+
+    def describe(self, arn: str) -> dict:
+        return self.records[arn]
+
+    def latest_approved(self) -> dict:
+        return max(self.records.values(), key=lambda r: r["ModelPackageVersion"])
 
 
-def version(run_key: str) -> dict:
-    return {"ModelPackageArn": "local:model-package/g/3", "ModelPackageVersion": 3,
+class Endpoint:
+    def __init__(self, package_arn: str | None, exists: bool = True) -> None:
+        self.package_arn, self.exists = package_arn, exists
+
+    def served_model(self, endpoint_name: str) -> ServedModel | None:
+        if not self.exists:
+            return None
+        return ServedModel(endpoint_name, "scones-config-v3-k", "scones-model-v3-k", self.package_arn)
+
+
+def version(run_key: str, number: int = 3) -> dict:
+    return {"ModelPackageArn": f"local:model-package/g/{number}", "ModelPackageVersion": number,
             "CustomerMetadataProperties": {RUN_KEY_PROPERTY: run_key}}
 
 
@@ -34,22 +52,27 @@ def store(settings) -> LocalObjectStore:
     return LocalObjectStore(settings.data_root)
 
 
-def test_baseline_is_the_approved_models_baseline_folder(settings, store):
+def test_baseline_is_the_serving_versions_not_the_newest_approved_ones(settings, store):
     uri = "s3://scones-mlops/models/train-20260301T0000/baseline/"
     for name in ("statistics.json", "constraints.json"):
         store.put_bytes(uri + name, b"{}")
-    assert baseline.baseline_for_current_model(settings, OneVersionRegistry(version("train-20260301T0000")),
-                                                 store) == uri
+    registry = Registry(version("train-20260301T0000"), version("train-20260302T0000", number=4))
+    assert baseline.baseline_for_serving_model(settings, Endpoint(SERVED_ARN), registry, store) == uri
 
 
-def test_no_approved_model_is_an_error_naming_the_fix(settings, store):
-    with pytest.raises(baseline.NoBaselineError, match="run scones_train"):
-        baseline.baseline_for_current_model(settings, OneVersionRegistry(None), store)
+def test_no_deployed_model_is_its_own_error_naming_the_fix(settings, store):
+    with pytest.raises(NoModelDeployedError, match="scones_deploy"):
+        baseline.baseline_for_serving_model(settings, Endpoint(None, exists=False), Registry(), store)
 
 
-def test_approved_model_without_baseline_files_is_an_error(settings, store):
+def test_a_served_model_without_its_package_tag_is_an_error_naming_the_fix(settings, store):
+    with pytest.raises(UntrackedServedModelError, match="scones:model-package-arn"):
+        baseline.baseline_for_serving_model(settings, Endpoint(None), Registry(), store)
+
+
+def test_serving_model_without_baseline_files_is_an_error(settings, store):
     with pytest.raises(baseline.NoBaselineError, match=r"lacks statistics\.json, constraints\.json"):
-        baseline.baseline_for_current_model(settings, OneVersionRegistry(version("train-x")), store)
+        baseline.baseline_for_serving_model(settings, Endpoint(SERVED_ARN), Registry(version("train-x")), store)
 
 
 def test_capture_hours_are_the_window_and_its_neighbours_that_have_files(settings, store):

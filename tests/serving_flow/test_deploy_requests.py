@@ -81,3 +81,10 @@ def test_serverless_variant_is_valid_and_has_no_data_capture(serverless_settings
     assert_valid_request("sagemaker", "CreateEndpointConfig", endpoint_config)
     assert "DataCaptureConfig" not in endpoint_config
     assert endpoint_config["ProductionVariants"][0]["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+
+
+def test_model_and_endpoint_config_are_tagged_with_the_version_they_serve(settings):
+    config = config_for(settings)
+    arn = model_version_record(MODEL_URL, version=12)["ModelPackageArn"]
+    for request in (config["Model"], config["EndpointConfig"]):
+        assert {"Key": "scones:model-package-arn", "Value": arn} in request["Tags"]

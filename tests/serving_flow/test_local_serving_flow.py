@@ -17,7 +17,11 @@ import pytest
 from include.builders.deploy import endpoint_deployment_config
 from include.runtime.endpoint_checks import EndpointRollbackError
 from include.runtime.local.model_server_control import describe_endpoint, stop_server
-from include.runtime.local.serving import LocalEndpointOperator, LocalStateMachineExecutionOperator
+from include.runtime.local.serving import (
+    LocalEndpointOperator,
+    LocalServedModels,
+    LocalStateMachineExecutionOperator,
+)
 from include.runtime.local.store import LocalObjectStore
 from include.settings import Settings, get_settings
 from tests.serving_flow.support import (
@@ -138,7 +142,8 @@ def test_invocations_are_captured_in_sagemaker_layout(served):
     assert record["eventVersion"] == "0"
 
 
-def test_failed_model_swap_keeps_the_old_model_serving(served, tmp_path: Path):
+def deploy_a_broken_model(served: Served, tmp_path: Path) -> None:
+    """Version 2, whose model cannot load: the server refuses the swap and the deployment fails."""
     broken = tmp_path / "model.tar.gz"
     (tmp_path / "model.pt").write_bytes(b"not a model")
     with tarfile.open(broken, "w:gz") as packed:
@@ -150,5 +155,18 @@ def test_failed_model_swap_keeps_the_old_model_serving(served, tmp_path: Path):
         run_key="second")
     with pytest.raises(EndpointRollbackError, match="kept its previous model"):
         LocalEndpointOperator(task_id="deploy", config=config).execute(CONTEXT)
+
+
+def test_failed_model_swap_keeps_the_old_model_serving(served, tmp_path: Path):
+    deploy_a_broken_model(served, tmp_path)
     serving = describe_endpoint(served.deployed["Endpoint"]["EndpointUrl"], served.settings.deploy.endpoint_name)
     assert serving["config_name"] == served.config["EndpointConfig"]["EndpointConfigName"]
+
+
+def test_after_a_failed_swap_the_endpoint_reports_the_version_still_serving(served, tmp_path: Path):
+    """A rollback during drift: what the monitor and the gate read back is the version that kept serving."""
+    deploy_a_broken_model(served, tmp_path)
+    serving = LocalServedModels(served.settings).served_model(served.settings.deploy.endpoint_name)
+    assert serving.model_package_arn == model_version_record(served.settings.s3_uri(MODEL_KEY), version=1)[
+        "ModelPackageArn"]
+    assert serving.endpoint_config_name == served.config["EndpointConfig"]["EndpointConfigName"]

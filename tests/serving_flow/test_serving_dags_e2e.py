@@ -35,6 +35,8 @@ states["photos"] = str(inference.test(logical_date=datetime(2026, 3, 1, 11, tzin
 states["empty"] = str(inference.test(logical_date=datetime(2026, 3, 1, 13, tzinfo=UTC)).state)
 print("STATES " + json.dumps(states))
 """
+TRAINED_FROM = {"scones:dataset-sha256": "c" * 64, "scones:code-sha256": "b" * 64,
+                "scones:hyperparameters-sha256": "d" * 64}
 
 
 def register_approved_model(settings, archive: Path) -> None:
@@ -42,7 +44,7 @@ def register_approved_model(settings, archive: Path) -> None:
     LocalObjectStore(settings.data_root).upload_file(archive, model_uri)
     LocalModelRegistry(settings).register(model_package_request(
         settings, run_key="e2e", model_data_url=model_uri, evaluation_uri=settings.s3_uri("eval.json"),
-        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="0" * 64, code_sha256="0" * 64,
+        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="0" * 64, trained_from=TRAINED_FROM,
         hyperparameters={}, training_job_name="scones-train-e2e"))
 
 
@@ -57,6 +59,7 @@ def test_deploy_then_inference_writes_the_routing_file(tmp_path: Path):
         "PYTHONPATH": str(PROJECT_ROOT), "SCONES_RUNTIME": "local", "SCONES_DATA_ROOT": str(tmp_path / "data"),
         "SCONES_DEPLOY__LOCAL_SERVER_PORT": str(free_port()), "SCONES_CONFIDENCE_THRESHOLD": "0.5",
         "SCONES_POLL_INTERVAL_SECONDS": "1", "SCONES_REGISTRY__APPROVAL_STATUS": "Approved",
+        "SCONES_INFERENCE__DEADLINE_MINUTES": "0",  # dag.test() cannot finish a run of a DAG with a deadline
     }
     settings = load_settings(environ=environment)
     register_approved_model(settings, train_model_archive(tmp_path / "training"))

@@ -1,4 +1,4 @@
-"""The quality gate's three outcomes, and registry versioning, idempotency and champion lookup."""
+"""The quality gate's three outcomes, and registry versioning, idempotency and lookups."""
 
 import pytest
 
@@ -6,6 +6,9 @@ from include.builders.registry import RUN_KEY_PROPERTY, model_package_request
 from include.registry import ModelVersionNotFoundError, model_data_url
 from include.runtime.local.registry import LocalModelRegistry
 from include.workflows.training import quality_gate
+
+TRAINED_FROM = {"scones:dataset-sha256": "c" * 64, "scones:code-sha256": "b" * 64,
+                "scones:hyperparameters-sha256": "d" * 64}
 
 
 def _evaluation(accuracy: float, champion: float | None = None) -> dict:
@@ -35,7 +38,7 @@ def _request(settings, run_key: str, approval: str = "Approved") -> dict:
     request = model_package_request(
         settings, run_key=run_key, model_data_url=f"s3://scones-mlops/models/{run_key}/model.tar.gz",
         evaluation_uri=f"s3://scones-mlops/models/{run_key}/evaluation/evaluation.json",
-        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, code_sha256="b" * 64,
+        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, trained_from=TRAINED_FROM,
         hyperparameters={"epochs": 3}, training_job_name=f"scones-train-{run_key}")
     return {**request, "ModelApprovalStatus": approval}
 
@@ -50,22 +53,31 @@ def test_versions_are_numbered_in_order_and_registration_is_idempotent_by_run(se
     assert len(registry.versions()) == 2
 
 
-def test_champion_is_the_latest_approved_version(settings):
+def test_latest_approved_version_skips_pending_ones(settings):
     registry = LocalModelRegistry(settings)
     assert registry.latest_approved() is None
     registry.register(_request(settings, "run-a"))
     registry.register(_request(settings, "run-b"))
     registry.register(_request(settings, "run-c", approval="PendingManualApproval"))
-    champion = registry.latest_approved()
-    assert champion["CustomerMetadataProperties"][RUN_KEY_PROPERTY] == "run-b"
-    assert model_data_url(champion).endswith("run-b/model.tar.gz")
+    latest = registry.latest_approved()
+    assert latest["CustomerMetadataProperties"][RUN_KEY_PROPERTY] == "run-b"
+    assert model_data_url(latest).endswith("run-b/model.tar.gz")
+
+
+def test_a_runs_version_is_found_by_its_run_key_and_described_by_its_arn(settings):
+    registry = LocalModelRegistry(settings)
+    first = registry.register(_request(settings, "run-a"))
+    registry.register(_request(settings, "run-b"))
+    assert registry.find_by_run_key("run-a") == first
+    assert registry.find_by_run_key("run-z") is None
+    assert registry.describe(first["ModelPackageArn"]) == first
 
 
 def test_registry_records_carry_the_lineage_fields(settings):
     record = LocalModelRegistry(settings).register(_request(settings, "run-a"))
     metadata = record["CustomerMetadataProperties"]
-    for field in ("scones:dataset-manifest-sha256", "scones:code-sha256", "scones:hyperparameters",
-                  "scones:accuracy", "scones:training-job"):
+    for field in ("scones:dataset-manifest-sha256", "scones:dataset-sha256", "scones:code-sha256",
+                  "scones:hyperparameters-sha256", "scones:hyperparameters", "scones:accuracy", "scones:training-job"):
         assert metadata[field], field
     assert record["ModelApprovalStatus"] == "Approved" and record["CreationTime"]
     assert record["InferenceSpecification"]["SupportedContentTypes"] == ["image/png", "image/jpeg",

@@ -19,13 +19,23 @@ def test_backfill_run_is_keyed_by_logical_date():
     assert run_key(run) == "20260102T0000"
 
 
-def test_manual_run_with_logical_date_is_keyed_by_run_id():
-    run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=UTC), run_id="manual__2026-01-02T00:00:00+00:00",
+def test_manual_run_given_a_date_is_keyed_by_that_date_like_its_scheduled_run():
+    """``airflow dags test scones_ingest 2026-01-01`` rebuilds the 2026-01-01 partition, however often it runs."""
+    run = SimpleNamespace(logical_date=datetime(2026, 1, 2, tzinfo=UTC), run_id="manual__2026-12-01T20:31:28+00:00",
                           run_type="manual")
-    assert run_key(run) == "manual-2026-01-02t00-00-00-00-00"
+    assert run_key(run) == "20260102T0000"
+
+
+def test_dates_given_to_the_second_keep_their_seconds():
+    at_seconds = SimpleNamespace(logical_date=datetime(2026, 12, 1, 20, 24, 37, tzinfo=UTC), run_id="m",
+                                 run_type="manual")
+    at_microseconds = SimpleNamespace(logical_date=datetime(2026, 12, 1, 20, 24, 37, 5, tzinfo=UTC), run_id="m",
+                                      run_type="manual")
+    assert (run_key(at_seconds), run_key(at_microseconds)) == ("20261201T202437", "20261201T202437000005")
 
 
 def test_run_without_logical_date_is_keyed_by_sanitised_run_id():
+    """Asset-triggered runs and runs triggered without a date have no logical date in Airflow 3."""
     run = SimpleNamespace(logical_date=None, run_id="manual__2026-11-24T05:37:55.123456+00:00")
     key = run_key(run)
     assert key == "manual-2026-11-24t05-37-55-123456-00-00"

@@ -80,3 +80,24 @@ def test_put_if_version_replaces_only_an_unchanged_object(store: ObjectStore):
 def test_put_if_version_of_a_missing_object_fails(store: ObjectStore):
     assert store.put_if_version(URI, b"x", "0" * 32) is False
     assert store.exists(URI) is False
+
+
+def test_objects_round_trip_and_list_with_s3_prefix_semantics(store: ObjectStore, tmp_path: Path):
+    base = f"s3://{BUCKET}/d/"
+    for key in ("2026-01-01/a", "2026-01-02/b", "2026-01-010/c"):
+        store.put_bytes(base + key, key.encode())
+    assert store.get_bytes(base + "2026-01-02/b") == b"2026-01-02/b"
+    assert [o.uri for o in store.list(base + "2026-01-01")] == [base + "2026-01-01/a", base + "2026-01-010/c"]
+    assert [(o.uri, o.size) for o in store.list(base + "2026-01-01/")] == [(base + "2026-01-01/a", 12)]
+    assert store.exists(base + "2026-01-01/a") and not store.exists(base + "2026-01-01/")
+
+
+def test_files_upload_download_and_delete(store: ObjectStore, tmp_path: Path):
+    source = tmp_path / "in.bin"
+    source.write_bytes(b"\x00photo")
+    store.upload_file(source, URI)
+    store.download_file(URI, tmp_path / "deep" / "out.bin")
+    assert (tmp_path / "deep" / "out.bin").read_bytes() == b"\x00photo"
+    store.delete(URI)
+    assert store.exists(URI) is False
+    store.delete(URI)  # deleting what is gone is not an error, as on S3

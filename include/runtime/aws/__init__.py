@@ -8,6 +8,7 @@ RUNTIME = Runtime(
     name="aws",
     jobs=lazy("include.runtime.aws.jobs:AwsJobs"),
     endpoints=lazy("include.runtime.aws.serving:AwsEndpoints"),
+    served_models=lazy("include.runtime.aws.serving:SageMakerServedModels"),
     executions=lazy("include.runtime.aws.serving:AwsExecutions"),
     interval_analysis=lazy("include.runtime.aws.interval_analysis:ModelMonitorAnalysis"),
     registry=lazy("include.runtime.aws.registry:SageMakerModelRegistry"),

@@ -15,6 +15,7 @@ from typing import Any
 
 from include.builders.monitoring import monitoring_schedule_update
 from include.intervals import as_utc
+from include.run_keys import run_type_of
 from include.runtime.capabilities import (
     ANALYZER_JOB,
     MODEL_MONITOR,
@@ -37,17 +38,13 @@ def sagemaker_client(settings: Settings) -> Any:
     return SageMakerHook(aws_conn_id=settings.aws_conn_id, region_name=settings.region).conn
 
 
-def _run_type(dag_run: Any) -> str:
-    return str(getattr(dag_run, "run_type", "")).lower().rsplit(".", 1)[-1]
-
-
 def choose_path(settings: Settings, dag_run: Any, now: datetime) -> AnalysisPath:
     """``model_monitor`` for a scheduled run whose interval just ended, when Model Monitor is on; else
     ``analyzer_job``. Model Monitor schedules never run for past hours, so backfills and manual runs
     always run the analyzer."""
     end = getattr(dag_run, "data_interval_end", None)
     recent = end is not None and timedelta(0) <= as_utc(now) - as_utc(end) <= MODEL_MONITOR_RECENCY
-    if settings.monitor.use_model_monitor and _run_type(dag_run) == "scheduled" and recent:
+    if settings.monitor.use_model_monitor and run_type_of(dag_run) == "scheduled" and recent:
         return MODEL_MONITOR
     return ANALYZER_JOB
 

@@ -2,7 +2,9 @@
 
 A job name can never be reused (brief, rule 4), so attempt N of a task may start only ``<base>-tN``;
 first it looks at the names earlier attempts used, reuses a completed job, or defers on one still
-running.
+running. A job that ends ``Failed`` raises :class:`~include.runtime.capabilities.JobFailedError` with
+SageMaker's ``FailureReason`` (the provider's trigger reports only the status), so the retry policy can
+tell an ``AlgorithmError`` from a lack of capacity.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
     serialize,
 )
 from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
+from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from botocore.exceptions import ClientError
 
+from include.runtime.capabilities import JobFailedError
 from include.runtime.job_reuse import choose_job
 from include.settings import Settings
 
@@ -82,6 +86,17 @@ class RunScopedJobMixin:
             )
         self.config[self.name_field] = choice.name  # type: ignore[attr-defined]
         return super().execute(context)  # type: ignore[misc]
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        validated = validate_execute_complete_event(event)
+        if validated.get("status") != "success":
+            name = validated.get("job_name") or self.config[self.name_field]  # type: ignore[attr-defined]
+            description = describe_or_none(getattr(self.hook, self.describe_method), name) or {}  # type: ignore[attr-defined]
+            status = description.get(self.status_field, "unknown")
+            reason = description.get("FailureReason") or validated.get("message", "")
+            raise JobFailedError(f"SageMaker job {name} ended {status}: {reason}", job_name=name,
+                                 failure_reason=reason)
+        return super().execute_complete(context, event)  # type: ignore[misc]
 
 
 class RunScopedProcessingOperator(RunScopedJobMixin, SageMakerProcessingOperator):

@@ -1,4 +1,10 @@
-"""The ``aws`` runtime's model registry: SageMaker Model Registry through the provider's SageMaker hook."""
+"""The ``aws`` runtime's model registry: SageMaker Model Registry through the provider's SageMaker hook.
+
+A run's version is found with SageMaker ``Search`` on the run-key tag every version is registered with,
+not by describing every version of the group. Search is eventually consistent (a version appears in it
+seconds after creation), so the newest few versions are also checked, which covers a registration
+retried right after the first attempt created its version.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ from typing import Any
 
 from include.run_keys import RUN_KEY_PROPERTY
 from include.settings import Settings
+
+RECENT_VERSIONS_CHECKED = 5
 
 
 class SageMakerModelRegistry:
@@ -45,9 +53,28 @@ class SageMakerModelRegistry:
         arn = self.client.create_model_package(**request)["ModelPackageArn"]
         return self.describe(arn)
 
+    def _searched(self, run_key: str) -> list[str]:
+        # moto evaluates a Tags filter as the last word on a match, so it goes last.
+        response = self.client.search(Resource="ModelPackage", MaxResults=10, SearchExpression={"Filters": [
+            {"Name": "ModelPackageGroupName", "Operator": "Equals", "Value": self.group},
+            {"Name": f"Tags.{RUN_KEY_PROPERTY}", "Operator": "Equals", "Value": run_key},
+        ]})
+        return [r["ModelPackage"]["ModelPackageArn"] for r in response.get("Results", []) if "ModelPackage" in r]
+
+    def _recent(self) -> list[str]:
+        try:
+            summaries = self.client.list_model_packages(ModelPackageGroupName=self.group, SortBy="CreationTime",
+                                                        SortOrder="Descending", MaxResults=RECENT_VERSIONS_CHECKED)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] == "ValidationException":
+                return []
+            raise
+        return [s["ModelPackageArn"] for s in summaries["ModelPackageSummaryList"]]
+
     def find_by_run_key(self, run_key: str) -> dict | None:
-        for summary in self._summaries():
-            record = self.describe(summary["ModelPackageArn"])
+        """The version registered by ``run_key``: Search by its tag, then the newest few versions."""
+        for arn in dict.fromkeys([*self._searched(run_key), *self._recent()]):
+            record = self.describe(arn)
             if record.get("CustomerMetadataProperties", {}).get(RUN_KEY_PROPERTY) == run_key:
                 return record
         return None

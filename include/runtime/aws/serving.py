@@ -6,6 +6,9 @@ the endpoint (blue/green) and, once SageMaker reports the endpoint settled, chec
 serves the new endpoint config (a silent alarm rollback fails the task with
 :class:`EndpointRollbackError`).
 
+Served models: what an endpoint serves is read from the endpoint itself — DescribeEndpoint, its endpoint
+config's model, that model's ``scones:model-package-arn`` tag — so a rolled-back update reports the old version.
+
 Executions: one per photo, started under a deterministic name. Step Functions never reuses a
 name, so ``ExecutionAlreadyExists`` means an earlier try or run started it: that execution is
 described and reused (waited for if still running). Every task returns
@@ -29,10 +32,15 @@ from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from botocore.exceptions import ClientError
 
 from include.builders.deploy import update_endpoint_request
+from include.registry import MODEL_PACKAGE_TAG
+from include.runtime.capabilities import ServedModel
 from include.runtime.endpoint_checks import verify_endpoint_serves
 from include.settings import Settings
 
 ENDPOINT_SETTLING_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
+SERVING_STATES = {"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
+"""Endpoint states in which the described endpoint config serves traffic (an update's new config is only
+``PendingDeploymentSummary`` until it completes)."""
 EXECUTION_WAIT_SECONDS = 3600
 ENDPOINT_WAIT_SECONDS = 4 * 3600
 
@@ -213,6 +221,34 @@ class AwsEndpoints:
             deferrable=True,
             **kwargs,
         )
+
+
+class SageMakerServedModels:
+    """:class:`~include.runtime.capabilities.ServedModels` read from SageMaker."""
+
+    def __init__(self, settings: Settings, client: Any | None = None) -> None:
+        if client is None:
+            from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+
+            client = SageMakerHook(aws_conn_id=settings.aws_conn_id, region_name=settings.region).conn
+        self.client = client
+
+    def served_model(self, endpoint_name: str) -> ServedModel | None:
+        try:
+            endpoint = self.client.describe_endpoint(EndpointName=endpoint_name)
+        except ClientError as error:
+            if _missing(error):
+                return None
+            raise
+        if endpoint["EndpointStatus"] not in SERVING_STATES:
+            return None
+        config_name = endpoint["EndpointConfigName"]
+        config = self.client.describe_endpoint_config(EndpointConfigName=config_name)
+        model_name = config["ProductionVariants"][0]["ModelName"]
+        model_arn = self.client.describe_model(ModelName=model_name)["ModelArn"]
+        tags = self.client.list_tags(ResourceArn=model_arn).get("Tags", [])
+        package_arn = next((tag["Value"] for tag in tags if tag["Key"] == MODEL_PACKAGE_TAG), None)
+        return ServedModel(endpoint_name, config_name, model_name, package_arn)
 
 
 class AwsExecutions:

@@ -12,6 +12,7 @@ RUNTIME = Runtime(
     name="local",
     jobs=lazy("include.runtime.local.jobs:LocalJobs"),
     endpoints=lazy("include.runtime.local.serving:LocalEndpoints"),
+    served_models=lazy("include.runtime.local.serving:LocalServedModels"),
     executions=lazy("include.runtime.local.serving:LocalExecutions"),
     interval_analysis=lazy("include.runtime.local.interval_analysis:LocalIntervalAnalysis"),
     registry=lazy("include.runtime.local.registry:LocalModelRegistry"),

@@ -11,12 +11,13 @@ import json
 import shutil
 from collections.abc import Callable
 
+from include.runtime.capabilities import JobFailedError
 from include.runtime.local.container import ContainerPaths, local_command, run_container_process
 from include.runtime.local.job_records import LocalJobRegistry, now_iso
 from include.storage import ObjectStore, download_prefix, upload_directory
 
 
-class ProcessingJobError(RuntimeError):
+class ProcessingJobError(JobFailedError):
     """A local Processing job failed; the message carries SageMaker's FailureReason."""
 
 
@@ -65,7 +66,7 @@ def run_processing_job(
     if failure:
         registry.record(name, {**description, "ProcessingJobStatus": "Failed", "FailureReason": failure,
                                "ProcessingEndTime": now_iso()})
-        raise ProcessingJobError(f"processing job {name} failed: {failure}")
+        raise ProcessingJobError(f"processing job {name} failed: {failure}", job_name=name, failure_reason=failure)
 
     for spec in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
         s3_output = spec["S3Output"]

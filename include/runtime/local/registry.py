@@ -8,18 +8,21 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from include.registry import ModelVersionNotFoundError
-from include.run_keys import RUN_KEY_PROPERTY
+from include.run_keys import RUN_KEY_PROPERTY, sanitise
 from include.runtime.local.store import LocalObjectStore, local_work_root
 from include.settings import Settings
+from include.storage import ObjectNotFoundError
 
 
 class LocalModelRegistry:
-    """Versions as JSON under ``s3://BUCKET/<registry prefix>/<group>/versions/NNNNNN.json`` on disk."""
+    """Versions as JSON under ``s3://BUCKET/<registry prefix>/<group>/versions/NNNNNN.json`` on disk, and an index
+    ``run-keys/<run key>.json`` naming each run's version (what a tag search finds on AWS)."""
 
     def __init__(self, settings: Settings) -> None:
         self.group = settings.registry.model_package_group
         self.store = LocalObjectStore(settings.data_root)
         self.prefix = settings.s3_uri(settings.prefixes.registry, self.group, "versions") + "/"
+        self.run_keys_prefix = settings.s3_uri(settings.prefixes.registry, self.group, "run-keys") + "/"
         self.lock_path = local_work_root(settings) / f"registry-{self.group}.lock"
 
     @contextmanager
@@ -50,22 +53,39 @@ class LocalModelRegistry:
                 "CreationTime": now,
                 "LastModifiedTime": now,
             }
-            self.store.put_bytes(f"{self.prefix}{version:06d}.json", json.dumps(record, indent=2).encode())
+            self.store.put_bytes(self._version_uri(version), json.dumps(record, indent=2).encode())
+            index = {"run_key": run_key, "ModelPackageVersion": version}
+            self.store.put_bytes(self._run_key_uri(run_key), json.dumps(index).encode())
             return record
 
+    def _version_uri(self, version: int) -> str:
+        return f"{self.prefix}{version:06d}.json"
+
+    def _run_key_uri(self, run_key: str) -> str:
+        return f"{self.run_keys_prefix}{sanitise(run_key, 200)}.json"
+
     def find_by_run_key(self, run_key: str) -> dict | None:
-        return next((r for r in self.versions()
-                     if r.get("CustomerMetadataProperties", {}).get(RUN_KEY_PROPERTY) == run_key), None)
+        """The run's version, through the run-key index."""
+        try:
+            index = json.loads(self.store.get_bytes(self._run_key_uri(run_key)))
+        except ObjectNotFoundError:
+            return None
+        record = json.loads(self.store.get_bytes(self._version_uri(index["ModelPackageVersion"])))
+        return record if record.get("CustomerMetadataProperties", {}).get(RUN_KEY_PROPERTY) == run_key else None
 
     def latest_approved(self) -> dict | None:
         approved = [r for r in self.versions() if r["ModelApprovalStatus"] == "Approved"]
         return approved[-1] if approved else None
 
     def describe(self, arn: str) -> dict:
-        for record in self.versions():
-            if record["ModelPackageArn"] == arn:
-                return record
-        raise ModelVersionNotFoundError(f"no model version {arn} in group {self.group}")
+        group, _, version = arn.removeprefix("local:model-package/").rpartition("/")
+        try:
+            record = json.loads(self.store.get_bytes(self._version_uri(int(version))))
+        except (ValueError, ObjectNotFoundError):
+            record = None
+        if group != self.group or record is None or record["ModelPackageArn"] != arn:
+            raise ModelVersionNotFoundError(f"no model version {arn} in group {self.group}")
+        return record
 
     # --- approval decisions ---------------------------------------------------------------
 
@@ -81,6 +101,6 @@ class LocalModelRegistry:
                                                           record.get("CustomerMetadataProperties", {})),
                 "LastModifiedTime": datetime.now(UTC).isoformat(),
             }
-            self.store.put_bytes(f"{self.prefix}{record['ModelPackageVersion']:06d}.json",
+            self.store.put_bytes(self._version_uri(record["ModelPackageVersion"]),
                                  json.dumps(updated, indent=2).encode())
             return updated

@@ -4,7 +4,9 @@
 detached local model server (started if it is not running; it outlives the task and serves
 between DAG runs). The server loads and pings the new model before moving traffic, so a model
 that fails leaves the old one serving; either way the task then checks, like the ``aws``
-operator, that the endpoint serves the new endpoint config.
+operator, that the endpoint serves the new endpoint config. A verified deployment is recorded the way
+SageMaker keeps it — the model and endpoint config as created (with their tags) and the endpoint's
+description — so ``LocalServedModels`` answers "which version serves" from the endpoint, as on AWS.
 
 ``LocalStateMachineExecutionOperator`` runs one inference execution. Each task starts its own
 S3 endpoint over the data root on a free 127.0.0.1 port and stops it when done: a thread costs
@@ -13,10 +15,16 @@ milliseconds, and no server has to outlive a task or be found again by a mapped 
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from include.registry import MODEL_PACKAGE_TAG
+from include.runtime.capabilities import ServedModel
 from include.runtime.endpoint_checks import EndpointRollbackError, verify_endpoint_serves
 from include.runtime.local import model_server_control
 from include.runtime.local.inference_flow import ExecutionRecords, run_inference_execution
@@ -25,6 +33,7 @@ from include.runtime.local.store import LocalObjectStore, local_work_root
 from include.settings import Settings, get_settings
 
 MODEL_SERVER_FOLDER = "model-server"
+ENDPOINT_RECORDS_FOLDER = "endpoint-records"
 
 
 def model_server_url(settings: Settings) -> str:
@@ -62,6 +71,62 @@ def endpoint_description(local: dict, url: str) -> dict:
     return description
 
 
+class LocalEndpointRecords:
+    """The local endpoints' SageMaker-side records: ``models/``, ``endpoint-configs/`` and ``endpoints/`` JSON files.
+
+    Models and endpoint configs are kept as created (CreateModel / CreateEndpointConfig requests, tags included);
+    an endpoint's record is its description after a verified deployment, so a rolled-back deployment leaves
+    the endpoint's record on the config that still serves.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = local_work_root(settings) / ENDPOINT_RECORDS_FOLDER
+
+    def _path(self, kind: str, name: str) -> Path:
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"{kind} name {name!r} is not a SageMaker resource name")
+        return self.root / kind / f"{name}.json"
+
+    def _write(self, kind: str, name: str, record: dict) -> None:
+        path = self._path(kind, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle, indent=2, default=str)
+        os.replace(tmp, path)
+
+    def read(self, kind: str, name: str) -> dict | None:
+        path = self._path(kind, name)
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def record_deployment(self, model: dict, endpoint_config: dict, endpoint: dict) -> None:
+        """Remember what a verified deployment created and what the endpoint now serves (endpoint written last)."""
+        self._write("models", model["ModelName"], model)
+        self._write("endpoint-configs", endpoint_config["EndpointConfigName"], endpoint_config)
+        self._write("endpoints", endpoint["EndpointName"], {k: v for k, v in endpoint.items() if k != "EndpointUrl"})
+
+
+class LocalServedModels:
+    """:class:`~include.runtime.capabilities.ServedModels` from the local endpoints' records."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.records = LocalEndpointRecords(settings)
+
+    def served_model(self, endpoint_name: str) -> ServedModel | None:
+        endpoint = self.records.read("endpoints", endpoint_name)
+        if endpoint is None or endpoint.get("EndpointStatus") != "InService":
+            return None
+        config_name = endpoint["EndpointConfigName"]
+        config = self.records.read("endpoint-configs", config_name)
+        if config is None:
+            raise LookupError(f"endpoint {endpoint_name} serves endpoint config {config_name}, which has no record "
+                              f"under {self.records.root}: deploy the model again with scones_deploy")
+        model_name = config["ProductionVariants"][0]["ModelName"]
+        model = self.records.read("models", model_name) or {}
+        package_arn = next((tag["Value"] for tag in model.get("Tags", []) if tag["Key"] == MODEL_PACKAGE_TAG), None)
+        return ServedModel(endpoint_name, config_name, model_name, package_arn)
+
+
 class LocalEndpointOperator(BaseOperator):
     """Deploys an endpoint config to the local model server, blue/green, and verifies it serves it."""
 
@@ -91,6 +156,7 @@ class LocalEndpointOperator(BaseOperator):
             ) from error
         description = endpoint_description(model_server_control.describe_endpoint(url, name), url)
         verify_endpoint_serves(description, config_name)
+        LocalEndpointRecords(settings).record_deployment(model, endpoint_config, description)
         self.log.info("Endpoint %s serves %s at %s", name, config_name, url)
         return {"Model": model, "EndpointConfig": endpoint_config, "Endpoint": description}
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from include.runtime.capabilities import JobFailedError
 from include.runtime.local.container import ContainerPaths, local_command, run_container_process
 from include.runtime.local.job_records import LocalJobRegistry, now_iso
 from include.storage import ObjectStore, download_prefix, upload_directory
@@ -38,7 +39,7 @@ METRIC_SERIES_FILE = "metric_series.json"
 FRAMEWORK_MODULE = "sagemaker_pytorch_container.training:main"
 
 
-class TrainingJobError(RuntimeError):
+class TrainingJobError(JobFailedError):
     """A local training job failed; the message carries SageMaker's FailureReason."""
 
 
@@ -326,7 +327,8 @@ def run_training_job(
         registry.record(name, {**description, **_timing(started_at, started), "TrainingJobStatus": "Failed",
                                "SecondaryTrainingStatus": "Failed", "FailureReason": str(failure),
                                "FinalMetricDataList": parser.final_metrics()})
-        raise TrainingJobError(f"training job {name} failed: {failure}") from failure
+        raise TrainingJobError(f"training job {name} failed: {failure}", job_name=name,
+                               failure_reason=str(failure)) from failure
     _record_series(job_dir, parser)
     final = {**description, **_timing(started_at, started), "TrainingJobStatus": "Completed",
              "SecondaryTrainingStatus": "Completed", "ModelArtifacts": {"S3ModelArtifacts": model_uri},

@@ -16,6 +16,7 @@ from typing import Any
 
 import optuna
 
+from include.runtime.capabilities import JobFailedError
 from include.runtime.local.job_records import LocalJobRegistry, now_iso
 from include.runtime.local.training import TrainingJobError, cpu_count, run_training_job
 from include.storage import ObjectStore
@@ -27,7 +28,7 @@ _TRAINING_FIELDS = (
 )
 
 
-class TuningJobError(RuntimeError):
+class TuningJobError(JobFailedError):
     """A local tuning job failed (every training job it launched failed)."""
 
 
@@ -159,7 +160,8 @@ def run_tuning_job(
              "HyperParameterTuningEndTime": now_iso()}
     registry.record(name, final)
     if final["HyperParameterTuningJobStatus"] == "Failed":
-        raise TuningJobError(f"tuning job {name} failed: {final['FailureReason']}")
+        raise TuningJobError(f"tuning job {name} failed: {final['FailureReason']}", job_name=name,
+                             failure_reason=final["FailureReason"])
     return final
 
 

@@ -1,26 +1,28 @@
-"""The drift baseline traffic is compared with."""
+"""The drift baseline traffic is compared with: the baseline of the model version the endpoint serves."""
 
 from __future__ import annotations
 
 from include.builders.monitoring import CONSTRAINTS_FILE, STATISTICS_FILE
+from include.deployed_model import serving_version
 from include.registry import ModelRegistry
 from include.run_keys import RUN_KEY_PROPERTY
+from include.runtime.capabilities import ServedModels
 from include.settings import Settings
 from include.storage import ObjectStore
 from include.workflows.training import baseline_uri as model_baseline_uri
 
 
 class NoBaselineError(LookupError):
-    """There is no approved model with a drift baseline to compare traffic against."""
+    """The serving model version has no drift baseline to compare traffic against."""
 
 
-def baseline_for_current_model(settings: Settings, registry: ModelRegistry, store: ObjectStore) -> str:
-    """The drift baseline folder of the newest approved model version."""
-    record = registry.latest_approved()
-    group = settings.registry.model_package_group
-    if record is None:
-        raise NoBaselineError(f"no approved model version in model package group {group!r}: run scones_train "
-                              "(and approve its version) before monitoring")
+def baseline_for_serving_model(settings: Settings, served_models: ServedModels, registry: ModelRegistry,
+                               store: ObjectStore) -> str:
+    """The drift baseline folder of the version the endpoint serves (after a rollback: the version rolled back to).
+
+    Raises :class:`~include.deployed_model.NoModelDeployedError` before the first deployment.
+    """
+    record = serving_version(settings, served_models, registry)
     key = record.get("CustomerMetadataProperties", {}).get(RUN_KEY_PROPERTY)
     if not key:
         raise NoBaselineError(f"model version {record['ModelPackageArn']} has no {RUN_KEY_PROPERTY!r} metadata: "

@@ -1,4 +1,4 @@
-"""Where monitoring's files live: capture, results, reports, history, the retrain record, the schedule's name."""
+"""Where monitoring's files live: capture, results, reports, history, retrain claims, incidents, the schedule's name."""
 
 from __future__ import annotations
 
@@ -31,8 +31,14 @@ def history_prefix(settings: Settings) -> str:
     return monitoring_prefix(settings, "history") + "/"
 
 
-def retrain_record_uri(settings: Settings) -> str:
-    return monitoring_prefix(settings, "last_retrain.json")
+def retrain_claims_uri(settings: Settings) -> str:
+    """The retrains monitor runs claimed (the cooldown reads them); replaced only by conditional writes."""
+    return monitoring_prefix(settings, "retrain_claims.json")
+
+
+def incident_uri(settings: Settings, interval_key: str) -> str:
+    """What an interval's drift looked like (its violation set), so the next interval knows an ongoing incident."""
+    return monitoring_prefix(settings, "incidents", f"{interval_key}.json")
 
 
 def schedule_name(settings: Settings) -> str:

@@ -1,0 +1,82 @@
+"""What a model was trained from — data, training code, hyperparameters — as three digests, and whether a
+training run would learn anything the deployed model does not already know.
+
+The digests are registered with each model version (``CustomerMetadataProperties``). A ``scones_train``
+run whose three digests all equal the serving version's is skipped: on AWS it would pay for a training job,
+a registry version and a blue/green deployment to reproduce the model that already serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from include.code_bundle import PROGRAM_DIRS, source_digest
+from include.storage import ObjectStore
+
+DATASET_DIGEST = "scones:dataset-sha256"
+CODE_DIGEST = "scones:code-sha256"
+HYPERPARAMETERS_DIGEST = "scones:hyperparameters-sha256"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class TrainingInputs:
+    """The digests of a model's data (images and labels), training code and hyperparameters."""
+
+    dataset_sha256: str | None
+    code_sha256: str
+    hyperparameters_sha256: str
+
+    def as_metadata(self) -> dict[str, str]:
+        return {DATASET_DIGEST: self.dataset_sha256 or "unknown", CODE_DIGEST: self.code_sha256,
+                HYPERPARAMETERS_DIGEST: self.hyperparameters_sha256}
+
+
+def hyperparameters_sha256(hyperparameters: Mapping[str, Any]) -> str:
+    """A digest of the values as the training job receives them (JSON), so the run's params and the values read
+    back from the finished job's description digest alike."""
+    canonical = {str(name): json.loads(json.dumps(value)) for name, value in hyperparameters.items()}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def dataset_sha256(store: ObjectStore, partition: str) -> str | None:
+    """The partition's content digest from its manifest (``None`` for partitions ingested before it existed)."""
+    manifest = json.loads(store.get_bytes(partition.rstrip("/") + "/" + MANIFEST))
+    return manifest.get("content_sha256")
+
+
+def training_code_sha256() -> str:
+    return source_digest(PROGRAM_DIRS["model"])
+
+
+def training_inputs(store: ObjectStore, *, partition: str, hyperparameters: Mapping[str, Any]) -> TrainingInputs:
+    return TrainingInputs(dataset_sha256(store, partition), training_code_sha256(),
+                          hyperparameters_sha256(hyperparameters))
+
+
+def registered_inputs(record: Mapping[str, Any]) -> TrainingInputs | None:
+    """The digests a registered version was trained from; ``None`` when it predates them."""
+    metadata = record.get("CustomerMetadataProperties", {})
+    if not all(metadata.get(key) for key in (DATASET_DIGEST, CODE_DIGEST, HYPERPARAMETERS_DIGEST)):
+        return None
+    dataset = metadata[DATASET_DIGEST]
+    return TrainingInputs(None if dataset == "unknown" else dataset, metadata[CODE_DIGEST],
+                          metadata[HYPERPARAMETERS_DIGEST])
+
+
+def reason_not_to_train(candidate: TrainingInputs, serving: Mapping[str, Any] | None) -> str | None:
+    """Why training would reproduce the serving model (all three digests equal), or ``None`` to train."""
+    if serving is None:
+        return None
+    deployed = registered_inputs(serving)
+    if deployed is None or candidate.dataset_sha256 is None or candidate != deployed:
+        return None
+    return (f"the serving model version {serving['ModelPackageVersion']} ({serving['ModelPackageArn']}) was trained "
+            f"on the same data (content sha256 {candidate.dataset_sha256[:12]}), the same training code "
+            f"(sha256 {candidate.code_sha256[:12]}) and the same hyperparameters "
+            f"(sha256 {candidate.hyperparameters_sha256[:12]}): a new run would learn nothing it does not know. "
+            "Label photos or change the hyperparameters, or trigger scones_train with force=true to train anyway")
