@@ -52,6 +52,7 @@ class Prefixes(_Section):
     monitoring: str
     routing: str
     review: str
+    inference: str
 
     @field_validator("*")
     @classmethod
@@ -174,7 +175,9 @@ class Deploy(_Section):
 class Inference(_Section):
     schedule: Schedule
     state_machine_arn: str = Field(pattern=r"^arn:aws[a-z\-]*:states:")
-    max_photos_per_interval: int = Field(ge=1)
+    photos_per_execution: int = Field(ge=1)
+    max_concurrency: int = Field(ge=1, le=10000)
+    tolerated_failure_percentage: float = Field(ge=0, le=100)
     inline_limit_bytes: int = Field(ge=0, le=250000)
     max_image_bytes: int = Field(ge=1)
 
@@ -263,6 +266,21 @@ def _apply_env_overrides(values: dict[str, Any], environ: dict[str, str]) -> dic
     return merged
 
 
+RETIRED_SETTINGS = {
+    "inference.max_photos_per_interval": "inference.photos_per_execution (an interval's photos are never capped: "
+                                         "beyond photos_per_execution they run as further executions)",
+}
+"""Settings that no longer exist, and what replaced them: refused rather than silently ignored."""
+
+
+def _refuse_retired(values: dict[str, Any], environ: dict[str, str]) -> None:
+    for dotted, replacement in RETIRED_SETTINGS.items():
+        section, key = dotted.split(".")
+        variable = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+        if key in (values.get(section) or {}) or variable in environ:
+            raise SettingsError(f"setting '{dotted}' (env {variable}) is retired: use {replacement}")
+
+
 def _env_name(location: tuple[Any, ...]) -> str:
     return ENV_PREFIX + "__".join(str(p).upper() for p in location)
 
@@ -275,7 +293,9 @@ def load_settings(path: Path = SETTINGS_FILE, environ: dict[str, str] | None = N
         raise SettingsError(f"settings file {path} not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
-    merged = _apply_env_overrides(values, dict(os.environ if environ is None else environ))
+    environ = dict(os.environ if environ is None else environ)
+    _refuse_retired(values, environ)
+    merged = _apply_env_overrides(values, environ)
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
