@@ -142,7 +142,13 @@ class VerifiedEndpointOperator(SageMakerEndpointOperator):
 
 class RunScopedExecutionsOperator(StepFunctionStartExecutionOperator):
     """``StepFunctionStartExecutionOperator`` over a list of ``{"name", "input"}``: starts each in turn (reusing
-    one that exists), defers while it runs, and returns every execution's outcome."""
+    one that exists), defers while it runs, and returns every execution's outcome.
+
+    Where it stands is read back from Step Functions, not carried through the deferral: each time the task
+    runs or resumes it walks the list, reusing the executions that ended, waiting for the one running and
+    starting the first that does not exist yet. A cleared or retried task therefore picks up where the
+    executions are.
+    """
 
     template_fields = (*StepFunctionStartExecutionOperator.template_fields, "executions")
     template_fields_renderers = {"executions": "json"}
@@ -150,57 +156,60 @@ class RunScopedExecutionsOperator(StepFunctionStartExecutionOperator):
     def __init__(self, *, executions: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.executions = executions
-        self._position = 0
-        self._outcomes: list[dict] = []
 
     def execute(self, context: Any) -> list[dict]:
-        return self._run_from(context, 0, [])
+        outcomes = [self._start_or_reuse(context, execution) for execution in self.executions]
+        ended = ", ".join(f"{o['name']} {o['status']}" for o in outcomes) or "none to run"
+        self.log.info("%d executions: %s", len(outcomes), ended)
+        return outcomes
 
-    def resume(self, context: Any, event: dict[str, Any] | None = None, position: int = 0,
-               outcomes: list[dict] | None = None) -> list[dict]:
-        """Back from the trigger: the execution at ``position`` ended (a FAILED one makes the trigger report an
-        error; the execution's own status decides here)."""
-        validated = validate_execute_complete_event(event)
-        finished = self.outcome(validated["execution_arn"])
-        return self._run_from(context, position + 1, [*(outcomes or []), finished])
+    def resume(self, context: Any, event: dict[str, Any] | None = None, **_: Any) -> list[dict]:
+        """Back from the trigger (a FAILED execution makes it report an error; the execution's own status
+        decides), on to the next execution."""
+        validate_execute_complete_event(event)
+        return self.execute(context)
 
     execute_complete = resume
 
     def defer(self, *, trigger: Any, method_name: str, kwargs: dict[str, Any] | None = None,
               timeout: Any = None) -> Any:
-        # Every wait, the provider's own included, resumes in `resume` knowing where it stood.
-        super().defer(trigger=trigger, method_name="resume", timeout=timeout,
-                      kwargs={**(kwargs or {}), "position": self._position, "outcomes": self._outcomes})
+        # Every wait, the provider's own included, resumes in `resume`.
+        super().defer(trigger=trigger, method_name="resume", kwargs=kwargs, timeout=timeout)
 
-    def _run_from(self, context: Any, position: int, outcomes: list[dict]) -> list[dict]:
-        for index in range(position, len(self.executions)):
-            self._position, self._outcomes = index, outcomes
-            outcomes = [*outcomes, self._start_or_reuse(context, self.executions[index])]
-        ended = ", ".join(f"{o['name']} {o['status']}" for o in outcomes) or "none to run"
-        self.log.info("%d executions: %s", len(outcomes), ended)
-        return outcomes
+    def _describe(self, arn: str) -> dict | None:
+        try:
+            return self.hook.conn.describe_execution(executionArn=arn)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
 
     def _start_or_reuse(self, context: Any, execution: dict) -> dict:
         self.name, self.state_machine_input = execution["name"], execution["input"]
         arn = execution_arn(self.state_machine_arn, self.name)
-        photos = execution.get("photos")
-        self.log.info("Execution %s: %s photos", self.name, f"{photos:,}" if isinstance(photos, int) else "its")
-        try:
-            super().execute(context)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
-                raise
-            self.log.info("Execution %s exists (started by an earlier try or run); reusing it.", self.name)
-            if self.hook.conn.describe_execution(executionArn=arn)["status"] != "RUNNING":
-                return self.outcome(arn)
+        description = self._describe(arn)
+        if description is None:
+            photos = execution.get("photos")
+            self.log.info("Starting execution %s (%s photos)", self.name,
+                          f"{photos:,}" if isinstance(photos, int) else "its")
+            try:
+                super().execute(context)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                    raise
+                self.log.info("Execution %s was started meanwhile; reusing it.", self.name)
+            description = self.hook.conn.describe_execution(executionArn=arn)
+        if description["status"] == "RUNNING":
             if self.deferrable:
                 self.defer(trigger=self._completion_trigger(arn), method_name="resume",
                            timeout=datetime.timedelta(seconds=self.waiter_max_attempts * self.waiter_delay))
-        self._wait(arn)
-        return self.outcome(arn)
+            self._wait(arn)
+            description = self.hook.conn.describe_execution(executionArn=arn)
+        return self.ended(description)
 
-    def outcome(self, arn: str) -> dict:
-        description = self.hook.conn.describe_execution(executionArn=arn)
+    def ended(self, description: dict) -> dict:
+        """The outcome of an execution that ended (one still running has outlasted the task's wait)."""
+        arn = description["executionArn"]
         if description["status"] == "RUNNING":
             raise ExecutionStillRunningError(
                 f"execution {arn} still runs after the task's wait of {self.waiter_delay * self.waiter_max_attempts} s;"
