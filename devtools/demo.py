@@ -265,7 +265,7 @@ class Lifecycle:
         drift_started = datetime.now(UTC)
         normal_decision = self.monitor(normal_started, drift_started)
         routing, truths = self.classify(yesterday.replace(hour=10), scale.drifted_photos, seed=2, drift="night")
-        reviewed = self.label_review_queue(routing["review_queue"], truths)
+        reviewed = self.label_review_queue([info.uri for info in self.store.list(routing["review_prefix"])], truths)
         extra = self.label_directly(scale.extra_labelled_drifted, seed=3, drift="night")
         say(f"reviewers labelled {reviewed} photos from the review queue (`label PHOTO CLASS`) "
             f"and {extra} more night-time photos by hand")

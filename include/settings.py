@@ -177,7 +177,7 @@ class Inference(_Section):
     state_machine_arn: str = Field(pattern=r"^arn:aws[a-z\-]*:states:")
     photos_per_execution: int = Field(ge=1)
     max_concurrency: int = Field(ge=1, le=10000)
-    tolerated_failure_percentage: float = Field(ge=0, le=100)
+    tolerated_failure_percentage: int = Field(ge=0, le=100)
     inline_limit_bytes: int = Field(ge=0, le=250000)
     max_image_bytes: int = Field(ge=1)
 

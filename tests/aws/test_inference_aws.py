@@ -104,7 +104,7 @@ def test_one_execution_per_chunk_with_its_manifest_in_s3(inference_runs: Inferen
         manifest = json.loads(read_object(inference_runs.moto, execution_input["photos"]["Key"]))
         assert manifest == [{"s3_bucket": BUCKET, "s3_key": key} for key in chunk]
         assert execution_input["results"]["Prefix"].startswith(f"inference/{RUN_KEY}/t1/")
-        assert (execution_input["max_concurrency"], execution_input["tolerated_failure_percentage"]) == (16, 5.0)
+        assert (execution_input["max_concurrency"], execution_input["tolerated_failure_percentage"]) == (16, 5)
 
 
 def test_every_execution_deferred_to_the_step_functions_trigger(inference_runs: InferenceRuns) -> None:

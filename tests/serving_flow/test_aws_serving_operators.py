@@ -110,7 +110,7 @@ def test_existing_endpoint_is_updated_blue_green_without_tags(endpoint_task, dep
 EXECUTION_ARN = "arn:aws:states:us-east-1:111122223333:execution:scones-inference"
 CHUNK_INPUT = {"photos": {"Bucket": "scones-mlops", "Key": "inference/20260301T1000/t1/c0001/photos.json"},
                "results": {"Bucket": "scones-mlops", "Prefix": "inference/20260301T1000/t1/c0001/results"},
-               "max_concurrency": 16, "tolerated_failure_percentage": 5.0}
+               "max_concurrency": 16, "tolerated_failure_percentage": 5}
 MAP_OUTPUT = {"MapRunArn": "arn:aws:states:us-east-1:111122223333:mapRun:scones-inference/ClassifyPhotos:1-2-3",
               "ResultWriterDetails": {"Bucket": "scones-mlops",
                                       "Key": "inference/20260301T1000/t1/c0001/results/1-2-3/manifest.json"}}

@@ -151,7 +151,7 @@ def test_execution_input_carries_the_map_limits_from_the_settings(small_chunks, 
     assert execution["input"] == {
         "photos": {"Bucket": small_chunks.bucket, "Key": "inference/20260301T1000/t1/c0001/photos.json"},
         "results": {"Bucket": small_chunks.bucket, "Prefix": "inference/20260301T1000/t1/c0001/results"},
-        "max_concurrency": small_chunks.inference.max_concurrency, "tolerated_failure_percentage": 100.0}
+        "max_concurrency": small_chunks.inference.max_concurrency, "tolerated_failure_percentage": 100}
 
 
 def test_execution_names_are_step_functions_safe_and_try_suffixed_after_the_first_round():
