@@ -26,12 +26,8 @@ from types import SimpleNamespace
 from typing import Any, Protocol
 
 from include.runtime.local.stepfunctions_errors import StatesError, TaskFailure
-from include.runtime.local.stepfunctions_paths import (
-    PathError,
-    get_path,
-    render_template,
-    set_result,
-)
+from include.runtime.local.stepfunctions_map import run_map
+from include.runtime.local.stepfunctions_paths import PathError, get_path, state_path, state_result, state_template
 from include.runtime.local.stepfunctions_validation import (
     LAMBDA_INVOKE,
     UnsupportedStateError,
@@ -177,7 +173,7 @@ class Interpreter:
                 if kind == "Fail":
                     return "FAILED", None, _fail_field(state, data, "Error"), _fail_field(state, data, "Cause")
                 if kind == "Choice":
-                    state_name = _choose(state, _apply_path(data, state.get("InputPath", "$")))
+                    state_name = _choose(state, state_path(data, state.get("InputPath", "$")))
                     data = _passed_through(state, data)
                     continue
                 if kind == "Pass":
@@ -201,14 +197,12 @@ class Interpreter:
         while True:
             try:
                 if state["Type"] == "Map":
-                    from include.runtime.local.stepfunctions_map import run_map
-
-                    result = run_map(self, state_name, state, _apply_path(data, state.get("InputPath", "$")),
+                    result = run_map(self, state_name, state, state_path(data, state.get("InputPath", "$")),
                                      history)
                 else:
                     result = self._invoke_task(state_name, state, data)
                 if "ResultSelector" in state:
-                    result = _render(state["ResultSelector"], result)
+                    result = state_template(state["ResultSelector"], result)
                 return _output(state, data, result), None
             except StatesError as exc:
                 if exc.terminal:
@@ -220,13 +214,13 @@ class Interpreter:
                 for catcher in state.get("Catch", []):
                     if _matches(catcher["ErrorEquals"], exc.error):
                         error_output = {"Error": exc.error, "Cause": exc.cause}
-                        return _set(data, error_output, catcher.get("ResultPath", "$")), catcher["Next"]
+                        return state_result(data, error_output, catcher.get("ResultPath", "$")), catcher["Next"]
                 raise
 
     def _invoke_task(self, state_name: str, state: Mapping[str, Any], data: Any) -> Any:
-        effective = _apply_path(data, state.get("InputPath", "$"))
+        effective = state_path(data, state.get("InputPath", "$"))
         if "Parameters" in state:
-            effective = _render(state["Parameters"], effective)
+            effective = state_template(state["Parameters"], effective)
         if state["Resource"] != LAMBDA_INVOKE:
             return self._call_handler(state["Resource"], effective, state_name)
         function = effective["FunctionName"]
@@ -272,9 +266,9 @@ def lambda_invoke_result(payload: Any, request_id: str) -> dict[str, Any]:
 
 
 def _run_pass(state: Mapping[str, Any], data: Any) -> Any:
-    effective = _apply_path(data, state.get("InputPath", "$"))
+    effective = state_path(data, state.get("InputPath", "$"))
     if "Parameters" in state:
-        effective = _render(state["Parameters"], effective)
+        effective = state_template(state["Parameters"], effective)
     result = state.get("Result", effective)
     return _output(state, data, result)
 
@@ -313,51 +307,18 @@ def _choose(state: Mapping[str, Any], data: Any) -> str:
 
 def _fail_field(state: Mapping[str, Any], data: Any, field_name: str) -> str | None:
     if f"{field_name}Path" in state:
-        value = _apply_path(data, state[f"{field_name}Path"])
+        value = state_path(data, state[f"{field_name}Path"])
         return value if isinstance(value, str) else json.dumps(value)
     return state.get(field_name)
 
 
 def _passed_through(state: Mapping[str, Any], data: Any) -> Any:
-    return _apply_path(_apply_path(data, state.get("InputPath", "$")), state.get("OutputPath", "$"))
+    return state_path(state_path(data, state.get("InputPath", "$")), state.get("OutputPath", "$"))
 
 
 def _output(state: Mapping[str, Any], state_input: Any, result: Any) -> Any:
-    combined = _set(state_input, result, state.get("ResultPath", "$"))
-    return _apply_path(combined, state.get("OutputPath", "$"))
-
-
-def _apply_path(data: Any, path: str | None) -> Any:
-    if path is None:
-        return {}
-    try:
-        return get_path(data, path)
-    except PathError as exc:
-        raise StatesError("States.Runtime", str(exc), terminal=True) from exc
-
-
-def _set(state_input: Any, result: Any, result_path: str | None) -> Any:
-    try:
-        return set_result(state_input, result, result_path)
-    except PathError as exc:
-        raise StatesError("States.Runtime", str(exc), terminal=True) from exc
-
-
-def _render(template: Any, data: Any) -> Any:
-    try:
-        return render_template(template, data)
-    except PathError as exc:
-        raise StatesError("States.Runtime", str(exc), terminal=True) from exc
-
-
-def apply_path(data: Any, path: str | None) -> Any:
-    """A reference path into a state's data; one that does not resolve fails the state with ``States.Runtime``."""
-    return _apply_path(data, path)
-
-
-def render(template: Any, data: Any) -> Any:
-    """A ``Parameters``-style payload template over ``data``."""
-    return _render(template, data)
+    combined = state_result(state_input, result, state.get("ResultPath", "$"))
+    return state_path(combined, state.get("OutputPath", "$"))
 
 
 def _json_copy(value: Any) -> Any:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from include.runtime.local.stepfunctions_errors import StatesError
+from include.runtime.local.stepfunctions_paths import state_path, state_template
 
 if TYPE_CHECKING:
     from include.runtime.local.stepfunctions import Interpreter
@@ -55,14 +56,12 @@ class ChildOutcome:
 def run_map(interpreter: Interpreter, state_name: str, state: Mapping[str, Any], effective: Any,
             history: list[str]) -> Any:
     """The Map state's result (before ``ResultSelector`` / ``ResultPath`` / ``OutputPath``)."""
-    from include.runtime.local.stepfunctions import apply_path
-
     processor = state["ItemProcessor"]
     distributed = processor.get("ProcessorConfig", {}).get("Mode", "INLINE") == "DISTRIBUTED"
     if "ItemReader" in state:
         items = _read_items(interpreter, state["ItemReader"], effective)
     else:
-        items = apply_path(effective, state.get("ItemsPath", "$"))
+        items = state_path(effective, state.get("ItemsPath", "$"))
         if not isinstance(items, list):
             raise StatesError("States.Runtime", f"state {state_name!r}: the Map's items must be a JSON array, "
                               f"got {type(items).__name__}", terminal=True)
@@ -193,9 +192,7 @@ def _run_item(interpreter: Interpreter, processor: Mapping[str, Any], outcome: C
 
 
 def _read_items(interpreter: Interpreter, reader: Mapping[str, Any], effective: Any) -> list[Any]:
-    from include.runtime.local.stepfunctions import render
-
-    location = render(reader.get("Parameters", {}), effective)
+    location = state_template(reader.get("Parameters", {}), effective)
     if interpreter.objects is None:
         raise StatesError("States.ItemReaderFailed", "no S3 access was given to this local execution", terminal=True)
     try:
@@ -217,9 +214,7 @@ def _read_items(interpreter: Interpreter, reader: Mapping[str, Any], effective: 
 
 def _write_results(interpreter: Interpreter, writer: Mapping[str, Any], effective: Any, run: MapRun,
                    outcomes: list[ChildOutcome]) -> dict[str, Any]:
-    from include.runtime.local.stepfunctions import render
-
-    location = render(writer.get("Parameters", {}), effective)
+    location = state_template(writer.get("Parameters", {}), effective)
     bucket, prefix = location["Bucket"], str(location.get("Prefix", "")).strip("/")
     folder = f"{prefix}/{run.run_id}" if prefix else run.run_id
     by_status: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
@@ -284,10 +279,8 @@ def _count(state: Mapping[str, Any], field_name: str, effective: Any, *, default
 
 def _number(state: Mapping[str, Any], field_name: str, effective: Any, *, default: float,
             maximum: float | None = None) -> float:
-    from include.runtime.local.stepfunctions import apply_path
-
     if f"{field_name}Path" in state:
-        value = apply_path(effective, state[f"{field_name}Path"])
+        value = state_path(effective, state[f"{field_name}Path"])
         where = f"{field_name}Path {state[f'{field_name}Path']!r}"
     else:
         value, where = state.get(field_name, default), field_name
