@@ -34,7 +34,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from benchmarks.model_server_bench import build_untrained_artifact  # noqa: E402
-from devtools.local_airflow import LocalAirflow, free_port  # noqa: E402
+from devtools.local_airflow import AirflowApiError, LocalAirflow, free_port  # noqa: E402
 
 DAG_ID = "scones_inference"
 
@@ -109,9 +109,16 @@ def backfill_hour(airflow: LocalAirflow, hour: datetime, timeout: float) -> tupl
     airflow.wait_for_dag(DAG_ID)
     airflow.unpause(DAG_ID)
     started = time.perf_counter()
-    airflow.request("POST", "/api/v2/backfills", {"dag_id": DAG_ID, "from_date": hour.isoformat(),
-                                                  "to_date": hour.isoformat(), "max_active_runs": 1,
-                                                  "reprocess_behavior": "completed"})
+    for attempt in range(10):
+        try:
+            airflow.request("POST", "/api/v2/backfills", {"dag_id": DAG_ID, "from_date": hour.isoformat(),
+                                                          "to_date": hour.isoformat(), "max_active_runs": 1,
+                                                          "reprocess_behavior": "completed"})
+            break
+        except AirflowApiError as error:  # SQLite refuses a backfill while another writer holds the lock
+            if "-> 503" not in str(error) or attempt == 9:
+                raise
+            time.sleep(3)
     deadline = time.monotonic() + timeout
     run_id = None
     while run_id is None and time.monotonic() < deadline:
