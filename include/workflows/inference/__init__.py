@@ -134,8 +134,8 @@ def publish_routing(settings: Settings, store: ObjectStore, *, run_key: str, exe
         described = "; ".join(f"{o['name']} {o['status']} ({o.get('error') or 'no error'})" for o in failed)
         raise IntervalNotClassifiedError(
             f"{len(failed)} of {len(executions)} executions did not succeed: {described}. The routing file sends "
-            f"their {tally['not_classified'] + tally['failed']:,} unclassified photos to human review; clear this "
-            "run once the cause is fixed to classify them again"
+            f"the interval's {tally['not_classified'] + tally['failed']:,} unclassified photos to human review; "
+            "clear this run once the cause is fixed to classify them again"
         )
     return {**summary, "review_prefix": review_prefix(settings, run_key), "queued": queued,
             "executions": len(executions), **tally}
