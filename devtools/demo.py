@@ -268,12 +268,13 @@ class Lifecycle:
         drift_started = datetime.now(UTC)
         normal_decision = self.monitor(normal_started, drift_started)
         routing, truths = self.classify(yesterday.replace(hour=10), scale.drifted_photos, seed=2, drift="night")
+        queued = [info.uri for info in self.store.list(routing["review_prefix"]) if not info.uri.endswith(".json")]
         extra = self.label_directly(scale.extra_labelled_drifted, seed=3, drift="night")
         if self.review_by_hand:
-            say(f"{len(routing['review_queue'])} night photos wait in the review queue for you: "
+            say(f"{len(queued)} night photos wait in the review queue for you: "
                 f"{self.airflow.url}/plugin/{UI_ROUTE}; {extra} more night-time photos were labelled by hand")
         else:
-            reviewed = self.label_review_queue(routing["review_queue"], truths)
+            reviewed = self.label_review_queue(queued, truths)
             say(f"reviewers labelled {reviewed} photos from the review queue (`label PHOTO CLASS`) "
                 f"and {extra} more night-time photos by hand")
         self.ingest("with the labelled night-time photos")

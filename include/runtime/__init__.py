@@ -81,8 +81,8 @@ def endpoint_deployment(*, task_id: str, config: Any, **kwargs: Any) -> BaseOper
     return current(settings).endpoints(settings).endpoint_deployment(task_id=task_id, config=config, **kwargs)
 
 
-def state_machine_executions(*, task_id: str, executions: Any, **kwargs: Any) -> Any:
-    """Runs the inference state machine for each ``{"name", "input"}`` in ``executions``."""
+def state_machine_executions(*, task_id: str, executions: Any, **kwargs: Any) -> BaseOperator:
+    """One task running the inference state machine for each ``{"name", "input"}`` in ``executions``, in turn."""
     settings = get_settings()
     return current(settings).executions(settings).state_machine_executions(task_id=task_id, executions=executions,
                                                                            **kwargs)

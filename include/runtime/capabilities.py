@@ -102,10 +102,11 @@ class ServedModels(Protocol):
 
 @runtime_checkable
 class StateMachineExecutions(Protocol):
-    """Runs the inference state machine once per ``{"name", "input"}``; each result is
-    ``{"name", "executionArn", "status", "output", "error", "cause"}``."""
+    """One task that runs the inference state machine for each ``{"name", "input"}`` of ``executions`` (a list or
+    an XComArg of one), one execution after another, reusing a finished execution of the same name; the task
+    returns one ``{"name", "executionArn", "status", "output", "error", "cause"}`` per execution."""
 
-    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> Any: ...
+    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> BaseOperator: ...
 
 
 @runtime_checkable

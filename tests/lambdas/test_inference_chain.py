@@ -1,4 +1,5 @@
-"""The three real handlers chained: directly, and through the local state machine runtime."""
+"""The three real handlers chained: directly, and through the local state machine runtime's per-photo flow (the
+definition's Distributed Map's ItemProcessor)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ HANDLERS = {
 }
 
 
+def photo_flow() -> dict:
+    processor = load_definition(DEFINITION, ARNS)["States"]["ClassifyPhotos"]["ItemProcessor"]
+    return {"StartAt": processor["StartAt"], "States": processor["States"]}
+
+
 def test_five_megabyte_photo_travels_by_s3_reference(local_s3: LocalS3, sagemaker_runtime: SageMakerStub) -> None:
     photo = noisy_png_bytes(5_000_000)
     local_s3.put("photos/large.png", photo)
@@ -40,8 +46,7 @@ def test_state_machine_routes_a_confident_bicycle_to_nearby_orders(
     local_s3: LocalS3, sagemaker_runtime: SageMakerStub
 ) -> None:
     local_s3.put("photos/bike.png", png_bytes())
-    definition = load_definition(DEFINITION, ARNS)
-    result = run_execution(definition, {"s3_bucket": BUCKET, "s3_key": "photos/bike.png"}, HANDLERS, name="bike")
+    result = run_execution(photo_flow(), {"s3_bucket": BUCKET, "s3_key": "photos/bike.png"}, HANDLERS, name="bike")
     assert result.status == "SUCCEEDED"
     assert result.output == {"s3_bucket": BUCKET, "s3_key": "photos/bike.png", "vehicle": "bicycle",
                              "confidence": 0.97, "inferences": [0.97, 0.03], "assignment": "nearby"}
@@ -51,8 +56,7 @@ def test_state_machine_fails_a_non_image_with_the_handlers_error(
     local_s3: LocalS3, sagemaker_runtime: SageMakerStub
 ) -> None:
     local_s3.put("photos/notes.txt", b"hello")
-    definition = load_definition(DEFINITION, ARNS)
-    result = run_execution(definition, {"s3_bucket": BUCKET, "s3_key": "photos/notes.txt"}, HANDLERS, name="txt")
+    result = run_execution(photo_flow(), {"s3_bucket": BUCKET, "s3_key": "photos/notes.txt"}, HANDLERS, name="txt")
     assert (result.status, result.error) == ("FAILED", "NotAnImageError")
     assert json.loads(result.cause)["errorType"] == "NotAnImageError"
     assert "photos/notes.txt" in json.loads(result.cause)["errorMessage"]

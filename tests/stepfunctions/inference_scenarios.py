@@ -30,15 +30,43 @@ BUCKET = "scones-test"
 
 
 def definition() -> dict[str, Any]:
+    """The deployed definition: a Distributed Map over a photo manifest."""
     return load_definition(DEFINITION_FILE, ARNS)
 
 
+def photo_flow() -> dict[str, Any]:
+    """The per-photo flow (the Map's ItemProcessor) as a state machine of its own."""
+    processor = definition()["States"]["ClassifyPhotos"]["ItemProcessor"]
+    return {"StartAt": processor["StartAt"], "States": processor["States"]}
+
+
+class MemoryObjects(dict):
+    """S3 for the interpreter's ItemReader and ResultWriter, in memory: ``{(bucket, key): bytes}``."""
+
+    def get_object(self, bucket: str, key: str) -> bytes:
+        try:
+            return self[(bucket, key)]
+        except KeyError:
+            raise LookupError(f"NoSuchKey: s3://{bucket}/{key}") from None
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        self[(bucket, key)] = body
+
+    def json(self, bucket: str, key: str) -> Any:
+        import json
+
+        return json.loads(self[(bucket, key)])
+
+
 class InferenceHandlers:
-    """The three handlers; ``transient_failures`` makes serialize fail first with Lambda.ServiceException."""
+    """The three handlers; ``transient_failures`` makes serialize fail first with Lambda.ServiceException.
+
+    ``calls`` lists the handlers called in order; ``photos`` the photo key of each call (thread-safe appends)."""
 
     def __init__(self, transient_failures: int = 0) -> None:
         self.transient_failures = transient_failures
         self.calls: list[str] = []
+        self.photos: list[tuple[str, str]] = []
 
     def resources(self) -> dict[str, Callable[[Any, Any], Any]]:
         return {
@@ -49,6 +77,7 @@ class InferenceHandlers:
 
     def serialize(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.calls.append("serialize")
+        self.photos.append(("serialize", event["s3_key"]))
         if self.transient_failures:
             self.transient_failures -= 1
             raise TaskFailure("Lambda.ServiceException", "Lambda is temporarily unavailable")
@@ -61,6 +90,7 @@ class InferenceHandlers:
 
     def classify(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.calls.append("classify")
+        self.photos.append(("classify", event["body"]["s3_key"]))
         inferences = INFERENCES[event["body"]["s3_key"]]
         best = 0 if inferences[0] >= inferences[1] else 1
         return {"statusCode": 200, "body": {**event["body"], "inferences": inferences,
@@ -69,4 +99,5 @@ class InferenceHandlers:
 
     def filter(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.calls.append("filter")
+        self.photos.append(("filter", event["body"]["s3_key"]))
         return filter_low_confidence.lambda_handler(event, context)
