@@ -2,7 +2,8 @@
 
 Only what the inference state machine uses is interpreted: ``Task`` (Lambda ARN resources),
 ``Pass``, ``Choice``, ``Succeed`` and ``Fail``, with ``InputPath``, ``Parameters``,
-``ResultSelector``, ``ResultPath``, ``OutputPath``, ``Retry`` and ``Catch``. Anything else is
+``ResultSelector``, ``ResultPath``, ``OutputPath``, ``Retry`` (with ``MaxDelaySeconds`` and
+``JitterStrategy``) and ``Catch``. Anything else is
 refused up front with :class:`UnsupportedStateError`, so a definition that runs here uses nothing
 this interpreter would silently get wrong.
 
@@ -14,6 +15,7 @@ report an arbitrary error name such as ``Lambda.ServiceException``.
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 import uuid
@@ -239,7 +241,9 @@ def _retry_delay(retriers: list[Mapping[str, Any]], error: str, attempts: dict[i
             if done >= retrier.get("MaxAttempts", 3):
                 return None
             attempts[index] = done + 1
-            return retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** done
+            delay = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** done
+            delay = min(delay, retrier.get("MaxDelaySeconds", delay))
+            return random.uniform(0, delay) if retrier.get("JitterStrategy") == "FULL" else delay
     return None
 
 

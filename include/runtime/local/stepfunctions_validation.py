@@ -19,7 +19,7 @@ STATE_FIELDS: dict[str, set[str]] = {
     "Succeed": COMMON_FIELDS | {"InputPath", "OutputPath"},
     "Fail": COMMON_FIELDS | {"Error", "Cause", "ErrorPath", "CausePath"},
 }
-RETRY_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate"}
+RETRY_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy"}
 CATCH_FIELDS = {"ErrorEquals", "ResultPath", "Next"}
 CHOICE_OPERATORS = {
     "StringEquals", "NumericEquals", "NumericLessThan", "NumericGreaterThanEquals", "BooleanEquals",
@@ -48,6 +48,8 @@ def validate_definition(definition: Mapping[str, Any]) -> None:
         _check_paths(state, where)
         for retrier in state.get("Retry", []):
             _only(set(retrier), RETRY_FIELDS, f"{where} Retry")
+            if retrier.get("JitterStrategy", "NONE") not in ("NONE", "FULL"):
+                raise UnsupportedStateError(f"{where} Retry: JitterStrategy must be NONE or FULL")
         for catcher in state.get("Catch", []):
             _only(set(catcher), CATCH_FIELDS, f"{where} Catch")
             _check_path(catcher.get("ResultPath"), f"{where} Catch.ResultPath")
