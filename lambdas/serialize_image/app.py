@@ -12,11 +12,11 @@ Output: ``{"statusCode": 200, "body": {"s3_bucket", "s3_key", "image_data", "con
 ``INLINE_LIMIT_BYTES``, else ``""`` and the next step reads the photo from S3 by reference.
 
 Environment: ``MAX_IMAGE_BYTES`` (default and ceiling 6 MiB, InvokeEndpoint's payload limit; serverless
-endpoints take 4 MiB), ``MAX_IMAGE_PIXELS`` (default 40 MP), ``MAX_IMAGE_SIDE`` (default 16384),
-``MAX_ASPECT_RATIO`` (default 20), ``INLINE_LIMIT_BYTES`` (default 150000). The side and aspect-ratio
-defaults are the model's own (``programs/shared/photo_square.py``). The S3 client is created lazily on
-first use and reused while ``AWS_ENDPOINT_URL_S3`` is unchanged, so the local runtime (and tests) may
-point the same code at a local endpoint after import.
+endpoints take 4 MiB), ``MAX_IMAGE_PIXELS`` (default 40 MP), ``INLINE_LIMIT_BYTES`` (default 150000).
+The side and aspect-ratio limits (``MAX_IMAGE_SIDE``, ``MAX_ASPECT_RATIO``) are not settings: they are
+the model's own input contract (``programs/shared/photo_square.py``, which the endpoint enforces too).
+The S3 client is created lazily on first use and reused while ``AWS_ENDPOINT_URL_S3`` is unchanged, so
+the local runtime (and tests) may point the same code at a local endpoint after import.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import boto3
 INVOKE_ENDPOINT_PAYLOAD_LIMIT = 6 * 1024 * 1024
 DEFAULT_MAX_IMAGE_BYTES = INVOKE_ENDPOINT_PAYLOAD_LIMIT
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
-DEFAULT_MAX_IMAGE_SIDE = 16_384
-DEFAULT_MAX_ASPECT_RATIO = 20.0
+MAX_IMAGE_SIDE = 16_384
+MAX_ASPECT_RATIO = 20.0
 DEFAULT_INLINE_LIMIT_BYTES = 150_000
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -140,15 +140,13 @@ def check_dimensions(width: int, height: int, name: str) -> None:
         raise ImageTooLargeError(
             f"{name} declares {width}x{height} pixels, over MAX_IMAGE_PIXELS={max_pixels}: resize the photo"
         )
-    max_side = _int_setting("MAX_IMAGE_SIDE", DEFAULT_MAX_IMAGE_SIDE)
-    if max(width, height) > max_side:
+    if max(width, height) > MAX_IMAGE_SIDE:
         raise ImageTooLargeError(
-            f"{name} declares {width}x{height} pixels, a side over MAX_IMAGE_SIDE={max_side}: resize the photo"
+            f"{name} declares {width}x{height} pixels, a side over MAX_IMAGE_SIDE={MAX_IMAGE_SIDE}: resize the photo"
         )
-    max_ratio = _number_setting("MAX_ASPECT_RATIO", DEFAULT_MAX_ASPECT_RATIO)
-    if max(width, height) > max_ratio * min(width, height):
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
         raise ImageTooThinError(
-            f"{name} declares {width}x{height} pixels, thinner than MAX_ASPECT_RATIO={max_ratio:g}: "
+            f"{name} declares {width}x{height} pixels, thinner than MAX_ASPECT_RATIO={MAX_ASPECT_RATIO:g}: "
             "crop the photo to the vehicle"
         )
 
@@ -198,19 +196,6 @@ def _int_setting(name: str, default: int) -> int:
         ) from None
     if value <= 0:
         raise ConfigurationError(f"{name}={raw!r} must be positive")
-    return value
-
-
-def _number_setting(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not value >= 1:
-        raise ConfigurationError(f"{name}={raw!r} must be a number of at least 1")
     return value
 
 

@@ -58,6 +58,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     patch.setenv("SCONES_DATA_ROOT", str(folder / "data"))
     patch.setenv("SCONES_DEPLOY__LOCAL_SERVER_PORT", str(free_port()))
     patch.setenv("SCONES_CONFIDENCE_THRESHOLD", "0.5")
+    patch.setenv("SCONES_INFERENCE__MAX_IMAGE_BYTES", "6291456")  # a real-time endpoint's payload limit
     get_settings.cache_clear()
     settings = get_settings()
     store = LocalObjectStore(settings.data_root)
@@ -94,6 +95,13 @@ def test_five_megabyte_photo_goes_through_by_s3_reference(served):
     outcome = run_photo(served, "large-photo", "incoming/photos/2026/03/01/10/large.png", photo)
     assert outcome["status"] == "SUCCEEDED", outcome
     assert outcome["output"]["s3_key"] == "incoming/photos/2026/03/01/10/large.png"
+
+
+def test_photo_over_the_byte_limit_is_refused_before_the_endpoint(served):
+    photo = noise_png(6_400_000)
+    outcome = run_photo(served, "oversize-photo", "incoming/photos/2026/03/01/10/oversize.png", photo)
+    assert (outcome["status"], outcome["error"]) == ("FAILED", "ImageTooLargeError")
+    assert "MAX_IMAGE_BYTES=6291456" in json.loads(outcome["cause"])["errorMessage"]
 
 
 def test_non_image_fails_the_execution_with_error_and_cause(served):

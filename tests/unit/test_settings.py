@@ -57,6 +57,10 @@ def test_schedule_can_be_switched_off():
     ({"SCONES_TUNING__STRATEGY": "Grid"}, "SCONES_TUNING__STRATEGY", "SCONES_TUNING__CONTINUOUS"),
     ({"SCONES_TUNING__MAX_PARALLEL_JOBS": "9", "SCONES_TUNING__MAX_JOBS": "3"},
      "SCONES_TUNING__MAX_PARALLEL_JOBS", "SCONES_TUNING__MAX_JOBS"),
+    ({"SCONES_INFERENCE__MAX_IMAGE_BYTES": "6291457"},
+     "SCONES_INFERENCE__MAX_IMAGE_BYTES", "SCONES_DEPLOY__SERVERLESS"),
+    ({"SCONES_INFERENCE__MAX_IMAGE_BYTES": "5000000", "SCONES_DEPLOY__SERVERLESS": "true"},
+     "SCONES_INFERENCE__MAX_IMAGE_BYTES", "SCONES_DEPLOY__SERVERLESS"),
 ])
 def test_impossible_combinations_are_refused_naming_both_settings(environ, first, second):
     with pytest.raises(SettingsError, match="can't work together") as error:
@@ -70,3 +74,10 @@ def test_each_half_of_an_impossible_combination_loads_alone():
     grid = load_settings(environ={"SCONES_TUNING__STRATEGY": "Grid", "SCONES_TUNING__CONTINUOUS": "[]",
                                   "SCONES_TUNING__INTEGER": "[]"})
     assert grid.tuning.strategy == "Grid"
+
+
+@pytest.mark.parametrize(("serverless", "largest"), [("false", 6291456), ("true", 4194304)])
+def test_photo_byte_limit_may_reach_the_endpoint_payload_limit(serverless: str, largest: int):
+    settings = load_settings(environ={"SCONES_DEPLOY__SERVERLESS": serverless,
+                                      "SCONES_INFERENCE__MAX_IMAGE_BYTES": str(largest)})
+    assert settings.inference.max_image_bytes == largest
