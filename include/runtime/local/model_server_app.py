@@ -10,9 +10,10 @@
 
 A request body is judged by its headers before it is read: no ``Content-Length`` (400) or a chunked body
 (411, connection closed) are refused at once; more than the payload limit is a 413, once the body has been
-read past (clients send all of it before they read; to a client waiting on ``Expect: 100-continue``, or beyond
-4x the limit, the answer goes out at once and the connection closes). A negative or non-numeric ``Content-Length`` never reaches the app: uvicorn's parser
-answers 400 and closes the connection.
+read past (clients send all of it before they read); to a client waiting on ``Expect: 100-continue``, or
+beyond 4x the limit, the 413 goes out at once and the connection closes. A negative or non-numeric
+``Content-Length`` never reaches the app: uvicorn's parser answers 400 and closes the connection.
+
 Inference runs on a pool of as many threads as the machine has cores, off the event loop; deployments
 run on Starlette's thread pool, so traffic keeps flowing during a blue/green swap.
 """
