@@ -10,7 +10,8 @@ noisy PNG and with Data Capture off and on:
   ``git worktree`` of that commit (removed afterwards), serving the same model.tar.gz.
 
 Each figure is the median over ``--runs`` runs (default 5) of: raw HTTP p50 (one persistent connection,
-``POST /invocations``), boto3 ``invoke_endpoint`` p50, and requests/s of 8 client processes on raw HTTP.
+``POST /invocations``), boto3 ``invoke_endpoint`` p50, requests/s of 8 client processes on raw HTTP, and
+the server's CPU milliseconds per request meanwhile (the figure other load on the machine distorts least).
 The model is an untrained VehicleNet of the production shape (``--model-data`` for a trained one).
 Then, once per server, how long a malformed request waits for its answer.
 
@@ -38,6 +39,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from benchmarks.serving_support import (  # noqa: E402
     ENDPOINT,
+    Server,
     build_untrained_artifact,
     photo_png,
     previous_tree,
@@ -109,10 +111,22 @@ def throughput_client(url: str, body: bytes, start_at: float, seconds: float) ->
     return done
 
 
-def throughput(pool: ProcessPoolExecutor, url: str, body: bytes, clients: int, seconds: float) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(pool: ProcessPoolExecutor, server: Server, body: bytes, clients: int, seconds: float,
+               ) -> tuple[float, float]:
+    """(requests/s of ``clients`` processes, the server's CPU milliseconds per request meanwhile)."""
     start_at = time.time() + 0.5
-    futures = [pool.submit(throughput_client, url, body, start_at, seconds) for _ in range(clients)]
-    return sum(future.result() for future in futures) / seconds
+    futures = [pool.submit(throughput_client, server.url, body, start_at, seconds) for _ in range(clients)]
+    while time.time() < start_at:
+        time.sleep(0.001)
+    cpu_before = cpu_seconds(server.pid)
+    requests = sum(future.result() for future in futures)
+    return requests / seconds, (cpu_seconds(server.pid) - cpu_before) * 1000 / max(requests, 1)
 
 
 def answer_time(url: str, request: bytes, timeout: float) -> tuple[float, str]:
@@ -205,6 +219,7 @@ def main() -> int:
                     for server in servers[1:]:
                         capture_config = {"destination": str(scratch / "capture" / server.name)} if capture else None
                         deploy_model(server.url, ENDPOINT, artifact, capture=capture_config)
+                    time.sleep(2.0)  # let the servers settle after loading the model
                     for side in SIDES:
                         body = bodies[side]
                         if not capture:
@@ -218,7 +233,9 @@ def main() -> int:
                             client = runtime_client(server.url)
                             boto3_latencies(client, body, 20)
                             record((*key, "boto3"), p50_ms(boto3_latencies(client, body, args.requests)))
-                            record((*key, "rps"), throughput(pool, server.url, body, args.clients, args.seconds))
+                            rps, cpu_ms = throughput(pool, server, body, args.clients, args.seconds)
+                            record((*key, "rps"), rps)
+                            record((*key, "cpu"), cpu_ms)
                 print(f"run {run + 1}/{args.runs} done (load average {os.getloadavg()[0]:.1f})", flush=True)
             malformed = {server.name: {label: answer_time(server.url, malformed_request(headers), 35.0)
                                        for label, headers in MALFORMED.items()}
@@ -231,7 +248,7 @@ def main() -> int:
     medians = {key: statistics.median(values) for key, values in results.items()}
     print(f"\nmedian of {args.runs} runs; p50 in ms of {args.requests} sequential requests; requests/s of "
           f"{args.clients} raw-HTTP clients for {args.seconds:g} s; cpu count {os.cpu_count()}")
-    print(f"{'server':<6} {'png':>7} {'capture':>7} {'raw p50':>8} {'boto3 p50':>9} {'req/s':>7}")
+    print(f"{'server':<6} {'png':>7} {'capture':>7} {'raw p50':>8} {'boto3 p50':>9} {'req/s':>7} {'cpu ms/req':>10}")
     names = ["floor", "null", "new"] + (["old"] if args.previous else [])
     for side in SIDES:
         for name in names:
@@ -239,9 +256,11 @@ def main() -> int:
                 raw = medians.get((name, side, capture, "raw"))
                 boto = medians.get((name, side, capture, "boto3"))
                 rps = medians.get((name, side, capture, "rps"))
+                cpu_ms = medians.get((name, side, capture, "cpu"))
                 cells = [f"{raw:8.2f}" if raw is not None else f"{'':8}",
                          f"{boto:9.2f}" if boto is not None else f"{'':9}",
-                         f"{rps:7.0f}" if rps is not None else f"{'':7}"]
+                         f"{rps:7.0f}" if rps is not None else f"{'':7}",
+                         f"{cpu_ms:10.2f}" if cpu_ms is not None else f"{'':10}"]
                 label = "-" if capture is None else ("on" if capture else "off")
                 print(f"{name:<6} {side:>3}x{side:<3} {label:>7} {' '.join(cells)}")
     print("\ngoals (new server):")
