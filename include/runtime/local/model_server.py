@@ -44,8 +44,8 @@ from include.runtime.local.model_server_files import (
     record_process,
 )
 
-__all__ = ["DEFAULT_PORT", "LOG_FILE", "PID_FILE", "STATE_FILE", "bind_socket", "main", "no_delay_protocol",
-           "server_config"]
+__all__ = ["DEFAULT_PORT", "LOG_FILE", "PID_FILE", "STATE_FILE", "QuietServer", "bind_socket", "main",
+           "no_delay_protocol", "server_config"]
 
 LOG = logging.getLogger("scones.model_server")
 DEFAULT_LIMIT_CONCURRENCY = 64
