@@ -10,8 +10,11 @@ noisy PNG and with Data Capture off and on:
   ``git worktree`` of that commit (removed afterwards), serving the same model.tar.gz.
 
 Each figure is the median over ``--runs`` runs (default 5) of: raw HTTP p50 (one persistent connection,
-``POST /invocations``), boto3 ``invoke_endpoint`` p50, requests/s of 8 client processes on raw HTTP, and
-the server's CPU milliseconds per request meanwhile (the figure other load on the machine distorts least).
+``POST /invocations``) and boto3 ``invoke_endpoint`` p50, the requests of all columns interleaved in blocks
+of 20 (so load on the machine hits each alike), with each server's CPU milliseconds per request meanwhile
+(and the handler's own CPU time per call in this process); then requests/s of 8 client processes on raw
+HTTP, one server after another, with the server's CPU per request meanwhile. CPU per request is the
+figure other load on the machine distorts least.
 The model is an untrained VehicleNet of the production shape (``--model-data`` for a trained one).
 Then, once per server, how long a malformed request waits for its answer.
 
@@ -21,6 +24,7 @@ Then, once per server, how long a malformed request waits for its answer.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import multiprocessing
@@ -30,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,6 +55,7 @@ from benchmarks.serving_support import (  # noqa: E402
 from include.runtime.local.model_server_control import deploy_model  # noqa: E402
 
 SIDES = (32, 256)
+BLOCK = 20
 
 
 # --- clients -----------------------------------------------------------------------------------
@@ -63,20 +69,18 @@ def raw_connection(url: str) -> http.client.HTTPConnection:
     return connection
 
 
-def raw_latencies(url: str, body: bytes, count: int) -> list[float]:
-    """Sequential ``POST /invocations`` on one persistent connection."""
+def raw_call(url: str, body: bytes) -> Callable[[], None]:
+    """One ``POST /invocations`` per call, on one persistent connection."""
     connection = raw_connection(url)
     headers = {"Content-Type": "image/png", "Accept": "application/json"}
-    latencies = []
-    for _ in range(count):
-        started = time.perf_counter()
+
+    def call() -> None:
         connection.request("POST", "/invocations", body=body, headers=headers)
         response = connection.getresponse()
         response.read()
-        latencies.append(time.perf_counter() - started)
         assert response.status == 200, response.status
-    connection.close()
-    return latencies
+
+    return call
 
 
 def runtime_client(url: str):
@@ -87,12 +91,30 @@ def runtime_client(url: str):
                         aws_secret_access_key="bench", config=Config(retries={"max_attempts": 1}))
 
 
-def boto3_latencies(client, body: bytes, count: int) -> list[float]:
-    latencies = []
-    for _ in range(count):
-        started = time.perf_counter()
+def boto3_call(url: str, body: bytes) -> Callable[[], None]:
+    """One ``invoke_endpoint`` per call, with one client (and its connection pool)."""
+    client = runtime_client(url)
+
+    def call() -> None:
         client.invoke_endpoint(EndpointName=ENDPOINT, ContentType="image/png", Body=body)["Body"].read()
-        latencies.append(time.perf_counter() - started)
+
+    return call
+
+
+def interleaved_latencies(streams: dict[tuple, Callable[[], None]], rounds: int, block: int = BLOCK,
+                          ) -> dict[tuple, list[float]]:
+    """``block`` calls of each stream in turn, ``rounds`` times, the order rotated every round: every stream
+    sees the same load on the machine, and a server stays awake within a block (waking a sleeping process
+    on a busy machine costs milliseconds that are the scheduler's, not the server's)."""
+    names = list(streams)
+    latencies: dict[tuple, list[float]] = {name: [] for name in names}
+    for index in range(rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            for _ in range(block):
+                started = time.perf_counter()
+                streams[name]()
+                latencies[name].append(time.perf_counter() - started)
     return latencies
 
 
@@ -167,21 +189,20 @@ def malformed_request(headers: bytes) -> bytes:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def floor_latencies(artifact: Path, scratch: Path, bodies: dict[int, bytes], count: int):
-    """A function giving in-process handler latencies per side (the model loaded once, as a server would)."""
+def floor_call(artifact: Path, scratch: Path, bodies: dict[int, bytes],
+               cpu_spent: dict[int, list[float]]) -> Callable[[int], None]:
+    """One in-process handler call per call (input_fn, predict_fn, output_fn), the model loaded once; the
+    CPU time of each call is appended to ``cpu_spent[side]``."""
     from include.runtime.local.model_handler import load_model_version, smoke_png
 
     handler = load_model_version(artifact, scratch / "floor-model", smoke_png(), "image/png")
 
-    def measure(side: int) -> list[float]:
-        latencies = []
-        for _ in range(count):
-            started = time.perf_counter()
-            handler.invoke(bodies[side], "image/png", "application/json")
-            latencies.append(time.perf_counter() - started)
-        return latencies
+    def call(side: int) -> None:
+        started = time.thread_time()
+        handler.invoke(bodies[side], "image/png", "application/json")
+        cpu_spent.setdefault(side, []).append(time.thread_time() - started)
 
-    return measure
+    return call
 
 
 def p50_ms(values: list[float]) -> float:
@@ -208,7 +229,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="model-server-bench-") as scratch_name, previous_tree(args.previous) as old:
         scratch = Path(scratch_name)
         artifact = args.model_data or build_untrained_artifact(scratch / "artifact")
-        floor = floor_latencies(artifact, scratch, bodies, args.requests)
+        floor_cpu: dict[int, list[float]] = {}
+        floor = floor_call(artifact, scratch, bodies, floor_cpu)
         servers = [start_null_server(scratch / "null"), start_model_server("new", PROJECT_ROOT, scratch / "new")]
         if old is not None:
             servers.append(start_model_server("old", old, scratch / "old"))
@@ -222,18 +244,33 @@ def main() -> int:
                     time.sleep(2.0)  # let the servers settle after loading the model
                     for side in SIDES:
                         body = bodies[side]
-                        if not capture:
-                            record(("floor", side, None, "raw"), p50_ms(floor(side)))
+                        streams: dict[tuple, Callable[[], None]] = {("floor", "raw"): functools.partial(floor, side)}
                         for server in servers:
+                            streams[(server.name, "raw")] = raw_call(server.url, body)
+                            streams[(server.name, "boto3")] = boto3_call(server.url, body)
+                        interleaved_latencies(streams, 1)
+                        rounds = max(1, args.requests // BLOCK)
+                        floor_cpu.pop(side, None)
+                        cpu_before = {server.name: cpu_seconds(server.pid) for server in servers}
+                        measured = interleaved_latencies(streams, rounds)
+                        for server in servers:
+                            if server.name != "null" or not capture:
+                                column = None if server.name == "null" else capture
+                                spent = cpu_seconds(server.pid) - cpu_before[server.name]
+                                record((server.name, side, column, "latency cpu"), spent * 1000 / (2 * rounds * BLOCK))
+                        if not capture:
+                            record(("floor", side, None, "latency cpu"), statistics.mean(floor_cpu[side]) * 1000)
+                        for (name, kind), latencies in measured.items():
+                            if name in ("floor", "null") and capture:
+                                continue  # neither has capture: one figure each, from the capture-off pass
+                            column = None if name in ("floor", "null") else capture
+                            record((name, side, column, kind), p50_ms(latencies))
+                        shift = run % len(servers)
+                        for server in servers[shift:] + servers[:shift]:
                             if server.name == "null" and capture:
                                 continue
-                            key = (server.name, side, None if server.name == "null" else capture)
-                            raw_latencies(server.url, body, 20)
-                            record((*key, "raw"), p50_ms(raw_latencies(server.url, body, args.requests)))
-                            client = runtime_client(server.url)
-                            boto3_latencies(client, body, 20)
-                            record((*key, "boto3"), p50_ms(boto3_latencies(client, body, args.requests)))
                             rps, cpu_ms = throughput(pool, server, body, args.clients, args.seconds)
+                            key = (server.name, side, None if server.name == "null" else capture)
                             record((*key, "rps"), rps)
                             record((*key, "cpu"), cpu_ms)
                 print(f"run {run + 1}/{args.runs} done (load average {os.getloadavg()[0]:.1f})", flush=True)
@@ -246,9 +283,10 @@ def main() -> int:
             pool.shutdown()
 
     medians = {key: statistics.median(values) for key, values in results.items()}
-    print(f"\nmedian of {args.runs} runs; p50 in ms of {args.requests} sequential requests; requests/s of "
+    print(f"\nmedian of {args.runs} runs; p50 in ms of {args.requests} interleaved requests; requests/s of "
           f"{args.clients} raw-HTTP clients for {args.seconds:g} s; cpu count {os.cpu_count()}")
-    print(f"{'server':<6} {'png':>7} {'capture':>7} {'raw p50':>8} {'boto3 p50':>9} {'req/s':>7} {'cpu ms/req':>10}")
+    print(f"{'server':<6} {'png':>7} {'capture':>7} {'raw p50':>8} {'boto3 p50':>9} {'cpu ms/req':>10} "
+          f"{'req/s':>7} {'cpu ms/req':>10}")
     names = ["floor", "null", "new"] + (["old"] if args.previous else [])
     for side in SIDES:
         for name in names:
@@ -257,8 +295,10 @@ def main() -> int:
                 boto = medians.get((name, side, capture, "boto3"))
                 rps = medians.get((name, side, capture, "rps"))
                 cpu_ms = medians.get((name, side, capture, "cpu"))
+                latency_cpu = medians.get((name, side, capture, "latency cpu"))
                 cells = [f"{raw:8.2f}" if raw is not None else f"{'':8}",
                          f"{boto:9.2f}" if boto is not None else f"{'':9}",
+                         f"{latency_cpu:10.2f}" if latency_cpu is not None else f"{'':10}",
                          f"{rps:7.0f}" if rps is not None else f"{'':7}",
                          f"{cpu_ms:10.2f}" if cpu_ms is not None else f"{'':10}"]
                 label = "-" if capture is None else ("on" if capture else "off")
@@ -272,6 +312,9 @@ def main() -> int:
                     f"{floor_p50 + 1:.2f} ({'met' if raw <= floor_p50 + 1 else 'MISSED'}); boto3 {boto:.2f} ms vs "
                     f"floor+null boto3+1 {floor_p50 + null_boto + 1:.2f} "
                     f"({'met' if boto <= floor_p50 + null_boto + 1 else 'MISSED'})")
+            new_cpu = medians[("new", side, capture, "latency cpu")]
+            floor_cpu_ms = medians[("floor", side, None, "latency cpu")]
+            line += f"; server CPU per request {new_cpu:.2f} ms vs the handler's {floor_cpu_ms:.2f} ms"
             if args.previous:
                 new_rps, old_rps = medians[("new", side, capture, "rps")], medians[("old", side, capture, "rps")]
                 line += (f"; {args.clients}-client req/s {new_rps:.0f} vs old {old_rps:.0f} "
