@@ -70,13 +70,19 @@ def raw_connection(url: str) -> http.client.HTTPConnection:
 
 
 def raw_call(url: str, body: bytes) -> Callable[[], None]:
-    """One ``POST /invocations`` per call, on one persistent connection."""
-    connection = raw_connection(url)
+    """One ``POST /invocations`` per call, on a persistent connection (reopened if the server closed it idle)."""
+    connection = [raw_connection(url)]
     headers = {"Content-Type": "image/png", "Accept": "application/json"}
 
     def call() -> None:
-        connection.request("POST", "/invocations", body=body, headers=headers)
-        response = connection.getresponse()
+        try:
+            connection[0].request("POST", "/invocations", body=body, headers=headers)
+            response = connection[0].getresponse()
+        except (ConnectionError, http.client.RemoteDisconnected):
+            connection[0].close()
+            connection[0] = raw_connection(url)
+            connection[0].request("POST", "/invocations", body=body, headers=headers)
+            response = connection[0].getresponse()
         response.read()
         assert response.status == 200, response.status
 

@@ -50,6 +50,8 @@ __all__ = ["DEFAULT_PORT", "LOG_FILE", "PID_FILE", "STATE_FILE", "QuietServer", 
 LOG = logging.getLogger("scones.model_server")
 DEFAULT_LIMIT_CONCURRENCY = 64
 DEFAULT_GRACEFUL_SECONDS = 10
+KEEP_ALIVE_SECONDS = 30
+"""Idle connections are kept this long (uvicorn's default is 5 s): clients reuse theirs between photos."""
 
 
 def no_delay_protocol() -> type[asyncio.Protocol]:
@@ -83,6 +85,7 @@ def server_config(app: Any, *, limit_concurrency: int = DEFAULT_LIMIT_CONCURRENC
         access_log=False,
         server_header=False,
         limit_concurrency=limit_concurrency,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=graceful_seconds,
     )
 
