@@ -26,9 +26,10 @@ import functools
 import json
 import logging
 import os
+import queue
+import threading
 import uuid
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,53 @@ async def drain(request: Request) -> None:
             pass
 
 
+class InferencePool:
+    """A few worker threads that run blocking calls for the event loop.
+
+    Lighter than ``loop.run_in_executor``: a worker resolves an asyncio future directly with one
+    ``call_soon_threadsafe``, without concurrent.futures' locks and callbacks in between, which saves a
+    measurable part of a millisecond per request on a busy machine.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"inference-{index}", daemon=True)
+                         for index in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    async def run(self, call: Callable[[], Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((call, loop, future))
+        return await future
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            call, loop, future = job
+            try:
+                outcome: tuple[Any, BaseException | None] = (call(), None)
+            except BaseException as error:  # handed to the awaiting request
+                outcome = (None, error)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting
+                loop.call_soon_threadsafe(_resolve, future, *outcome)
+
+
+def _resolve(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+    if future.done():  # the request was cancelled (client gone)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 class ModelServerApp:
     """The routes of one server, bound to its endpoint registry."""
 
@@ -117,7 +165,7 @@ class ModelServerApp:
         self.registry = registry
         self.max_payload_bytes = max_payload_bytes
         self.log_path = log_path
-        self.inference_pool = ThreadPoolExecutor(max_workers=inference_workers, thread_name_prefix="inference")
+        self.inference_pool = InferencePool(inference_workers)
 
     def starlette(self) -> Starlette:
         routes = [
@@ -132,7 +180,7 @@ class ModelServerApp:
         return Starlette(routes=routes, exception_handlers=handlers)
 
     def close(self) -> None:
-        self.inference_pool.shutdown(wait=True)
+        self.inference_pool.close()
 
     # --- the container and runtime contracts ---------------------------------------------------
 
@@ -200,7 +248,7 @@ class ModelServerApp:
         headers = request.headers
         call = functools.partial(self.registry.invoke, endpoint, body, headers.get("content-type"),
                                  headers.get("accept"), inference_id=headers.get("x-amzn-sagemaker-inference-id"))
-        return await asyncio.get_running_loop().run_in_executor(self.inference_pool, call)
+        return await self.inference_pool.run(call)
 
     @staticmethod
     def inference_response(endpoint: Endpoint, inference: Inference, extra: Mapping[str, str]) -> Response:
