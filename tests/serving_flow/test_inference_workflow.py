@@ -286,3 +286,33 @@ def test_retired_photo_cap_setting_is_refused_by_name():
 
     with pytest.raises(SettingsError, match=r"inference\.max_photos_per_interval.*inference\.photos_per_execution"):
         load_settings(environ={"SCONES_INFERENCE__MAX_PHOTOS_PER_INTERVAL": "500"})
+
+
+def test_every_permanent_photo_error_is_one_the_flow_raises():
+    """A name the Lambdas or the definition no longer raise would silently turn into retries."""
+    import ast
+
+    from include.settings import PROJECT_ROOT
+    from include.workflows.inference.results import PERMANENT_PHOTO_ERRORS
+
+    raised = {node.name for path in (PROJECT_ROOT / "lambdas").rglob("app.py")
+              for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)}
+    raised |= {state["Error"] for state in _all_states() if state.get("Type") == "Fail" and "Error" in state}
+    assert PERMANENT_PHOTO_ERRORS <= raised
+    assert {"EndpointUnavailableError", "InvalidProbabilitiesError"}.isdisjoint(PERMANENT_PHOTO_ERRORS)
+
+
+def _all_states() -> list[dict]:
+    import json
+
+    from include.settings import PROJECT_ROOT
+
+    definition = json.loads((PROJECT_ROOT / "include" / "statemachine" / "inference.asl.json").read_text())
+    states, pending = [], [definition]
+    while pending:
+        machine = pending.pop()
+        for state in machine.get("States", {}).values():
+            states.append(state)
+            if "ItemProcessor" in state:
+                pending.append(state["ItemProcessor"])
+    return states

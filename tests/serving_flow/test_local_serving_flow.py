@@ -81,6 +81,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     patch.setenv("SCONES_DEPLOY__LOCAL_SERVER_PORT", str(free_port()))
     patch.setenv("SCONES_CONFIDENCE_THRESHOLD", "0.5")
     patch.setenv("SCONES_INFERENCE__TOLERATED_FAILURE_PERCENTAGE", "100")
+    patch.setenv("SCONES_INFERENCE__MAX_IMAGE_BYTES", "6291456")  # a real-time endpoint's payload limit
     get_settings.cache_clear()
     settings = get_settings()
     store = LocalObjectStore(settings.data_root)
@@ -123,6 +124,13 @@ def test_non_image_fails_its_child_execution_with_error_and_cause(served):
     attempt = run_photo(served, "not-an-image", "incoming/photos/2026/03/01/10/notes.png", b"courier notes")
     assert (attempt.status, attempt.error) == ("FAILED", "NotAnImageError")
     assert "not a PNG or JPEG" in json.loads(attempt.cause)["errorMessage"]
+
+
+def test_photo_over_the_byte_limit_is_refused_before_the_endpoint(served):
+    photo = noise_png(6_400_000)
+    attempt = run_photo(served, "oversize-photo", "incoming/photos/2026/03/01/10/oversize.png", photo)
+    assert (attempt.status, attempt.error) == ("FAILED", "ImageTooLargeError")
+    assert "MAX_IMAGE_BYTES=6291456" in json.loads(attempt.cause)["errorMessage"]
 
 
 def test_unsure_classification_is_routed_to_human_review(served, monkeypatch):

@@ -1,7 +1,8 @@
 """Stand-in handlers for the inference state machine: outcomes chosen by the photo's key.
 
-``serialize`` and ``classify`` mimic the real handlers' shapes without AWS; ``filter`` is the real
-filter handler. Keys ending in ``.txt`` are not images; inferences come from ``INFERENCES``.
+``serialize`` and ``classify`` mimic the real handlers' shapes without AWS (and raise their errors);
+``filter`` is the real filter handler. Keys ending in ``.txt`` are not images, ``photos/rejected.png`` is
+refused by the model; inferences come from ``INFERENCES``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from include.runtime.local.stepfunctions import TaskFailure, load_definition
+from lambdas.classify_image.app import EndpointUnavailableError, PhotoRejectedError
 from lambdas.filter_low_confidence import app as filter_low_confidence
 from lambdas.serialize_image.app import NotAnImageError
 
@@ -59,12 +61,14 @@ class MemoryObjects(dict):
 
 
 class InferenceHandlers:
-    """The three handlers; ``transient_failures`` makes serialize fail first with Lambda.ServiceException.
+    """The three handlers; ``transient_failures`` makes serialize fail first with Lambda.ServiceException,
+    ``unavailable_failures`` makes classify fail first with EndpointUnavailableError.
 
     ``calls`` lists the handlers called in order; ``photos`` the photo key of each call (thread-safe appends)."""
 
-    def __init__(self, transient_failures: int = 0) -> None:
+    def __init__(self, transient_failures: int = 0, unavailable_failures: int = 0) -> None:
         self.transient_failures = transient_failures
+        self.unavailable_failures = unavailable_failures
         self.calls: list[str] = []
         self.photos: list[tuple[str, str]] = []
 
@@ -91,6 +95,11 @@ class InferenceHandlers:
     def classify(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.calls.append("classify")
         self.photos.append(("classify", event["body"]["s3_key"]))
+        if self.unavailable_failures:
+            self.unavailable_failures -= 1
+            raise EndpointUnavailableError("endpoint 'scones' is throttling or unavailable; transient")
+        if event["body"]["s3_key"] == "photos/rejected.png":
+            raise PhotoRejectedError("the model behind endpoint 'scones' refused the photo")
         inferences = INFERENCES[event["body"]["s3_key"]]
         best = 0 if inferences[0] >= inferences[1] else 1
         return {"statusCode": 200, "body": {**event["body"], "inferences": inferences,

@@ -85,6 +85,29 @@ def test_retries_give_up_after_max_attempts_and_fail() -> None:
     assert sleeps == [1, 2, 4]
 
 
+def test_unavailable_endpoint_is_retried_with_jittered_backoff_then_classified() -> None:
+    handlers, sleeps = InferenceHandlers(unavailable_failures=3), []
+    result = run("photos/bike.png", handlers, sleeps)
+    assert (result.status, result.output["assignment"]) == ("SUCCEEDED", "nearby")
+    assert handlers.calls == ["serialize", "classify", "classify", "classify", "classify", "filter"]
+    assert len(sleeps) == 3 and all(0 <= delay <= cap for delay, cap in zip(sleeps, [1, 2, 4], strict=True))
+
+
+def test_endpoint_unavailable_beyond_the_retries_fails_with_the_transient_error() -> None:
+    handlers, sleeps = InferenceHandlers(unavailable_failures=99), []
+    result = run("photos/bike.png", handlers, sleeps)
+    assert (result.status, result.error) == ("FAILED", "EndpointUnavailableError")
+    assert handlers.calls.count("classify") == 6
+    assert len(sleeps) == 5 and max(sleeps) <= 10
+
+
+def test_photo_the_model_rejects_fails_at_once_without_retrying() -> None:
+    handlers, sleeps = InferenceHandlers(), []
+    result = run("photos/rejected.png", handlers, sleeps)
+    assert (result.status, result.error) == ("FAILED", "PhotoRejectedError")
+    assert (handlers.calls, sleeps) == (["serialize", "classify"], [])
+
+
 def test_result_selector_drops_the_inline_photo_after_classification() -> None:
     seen = []
     handlers = InferenceHandlers()
@@ -128,7 +151,7 @@ def test_handler_input_is_a_json_copy() -> None:
         (lambda d: d["States"]["ClassifyImage"]["Parameters"].update({"FunctionName.$": "$.function"}),
          "FunctionName.$"),
         (lambda d: d["States"]["ClassifyImage"].__setitem__("TimeoutSeconds", 30), "TimeoutSeconds"),
-        (lambda d: d["States"]["SerializeImage"]["Retry"][0].__setitem__("JitterStrategy", "FULL"),
+        (lambda d: d["States"]["SerializeImage"]["Retry"][0].__setitem__("JitterStrategy", "HALF"),
          "JitterStrategy"),
         (lambda d: d["States"]["RouteByVehicle"]["Choices"][0].__setitem__("Variable", "$$.Execution.Id"),
          "Variable"),

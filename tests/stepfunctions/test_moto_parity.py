@@ -108,6 +108,7 @@ def test_moto_parses_definitions_and_rejects_a_misspelled_state_type(moto_stepfu
         ("photos/moto.jpg", "SUCCEEDED", "distant"),
         ("photos/blurry.png", "SUCCEEDED", "human_review"),
         ("photos/notes.txt", "FAILED", "NotAnImageError"),
+        ("photos/rejected.png", "FAILED", "PhotoRejectedError"),
     ],
 )
 def test_moto_and_the_local_interpreter_agree(
@@ -205,3 +206,11 @@ def test_result_writer_output_and_manifest_agree_with_moto(moto_stepfunctions: A
         shapes.append((sorted(run["output"]), sorted(manifest), sorted(manifest["ResultFiles"]),
                        manifest["DestinationBucket"], manifest["MapRunArn"] == map_run))
     assert shapes[0] == shapes[1]
+def test_moto_retries_an_unavailable_endpoint_like_the_local_interpreter(moto_stepfunctions: Any) -> None:
+    state_input = {"s3_bucket": BUCKET, "s3_key": "photos/bike.png"}
+    moto_handlers, local_handlers = InferenceHandlers(unavailable_failures=1), InferenceHandlers(unavailable_failures=1)
+    in_moto = run_in_moto(moto_stepfunctions, moto_handlers, state_input)
+    local = run_locally(local_handlers, state_input)
+    assert in_moto == local
+    assert (local["status"], local["output"]["assignment"]) == ("SUCCEEDED", "nearby")
+    assert moto_handlers.calls == local_handlers.calls == ["serialize", "classify", "classify", "filter"]

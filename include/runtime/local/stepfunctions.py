@@ -4,7 +4,8 @@ Only what the inference state machine uses is interpreted: ``Task`` (a Lambda fu
 ``arn:aws:states:::lambda:invoke`` optimized integration), ``Map`` (inline, and distributed with an S3
 ``ItemReader`` and ``ResultWriter``: see :mod:`include.runtime.local.stepfunctions_map`), ``Pass``,
 ``Choice``, ``Succeed`` and ``Fail``, with ``InputPath``, ``Parameters``, ``ResultSelector``,
-``ResultPath``, ``OutputPath``, ``Retry`` and ``Catch``. Anything else is refused up front with
+``ResultPath``, ``OutputPath``, ``Retry`` (with ``MaxDelaySeconds`` and ``JitterStrategy``) and
+``Catch``. Anything else is refused up front with
 :class:`UnsupportedStateError`, so a definition that runs here uses nothing this interpreter would
 silently get wrong.
 
@@ -16,6 +17,7 @@ report an arbitrary error name such as ``Lambda.ServiceException``.
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 import uuid
@@ -280,7 +282,9 @@ def _retry_delay(retriers: list[Mapping[str, Any]], error: str, attempts: dict[i
             if done >= retrier.get("MaxAttempts", 3):
                 return None
             attempts[index] = done + 1
-            return retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** done
+            delay = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** done
+            delay = min(delay, retrier.get("MaxDelaySeconds", delay))
+            return random.uniform(0, delay) if retrier.get("JitterStrategy") == "FULL" else delay
     return None
 
 

@@ -32,7 +32,7 @@ STATE_FIELDS: dict[str, set[str]] = {
     "Succeed": COMMON_FIELDS | {"InputPath", "OutputPath"},
     "Fail": COMMON_FIELDS | {"Error", "Cause", "ErrorPath", "CausePath"},
 }
-RETRY_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate"}
+RETRY_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy"}
 CATCH_FIELDS = {"ErrorEquals", "ResultPath", "Next"}
 CHOICE_OPERATORS = {
     "StringEquals", "NumericEquals", "NumericLessThan", "NumericGreaterThanEquals", "BooleanEquals",
@@ -87,6 +87,8 @@ def _check_machine(machine: Mapping[str, Any], where: str) -> None:
         _check_paths(state, here)
         for retrier in state.get("Retry", []):
             _only(set(retrier), RETRY_FIELDS, f"{here} Retry")
+            if retrier.get("JitterStrategy", "NONE") not in ("NONE", "FULL"):
+                raise UnsupportedStateError(f"{here} Retry: JitterStrategy must be NONE or FULL")
         for catcher in state.get("Catch", []):
             _only(set(catcher), CATCH_FIELDS, f"{here} Catch")
             _check_path(catcher.get("ResultPath"), f"{here} Catch.ResultPath")

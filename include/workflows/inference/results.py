@@ -24,7 +24,8 @@ from include.storage import ObjectStore
 from include.workflows.inference.rounds import Round, chunk_photos
 
 PERMANENT_PHOTO_ERRORS = frozenset({
-    "NotAnImageError", "ImageTooLargeError", "PhotoNotFoundError", "MalformedEventError", "UnknownVehicleError",
+    "NotAnImageError", "ImageTooLargeError", "ImageTooThinError", "PhotoNotFoundError", "MalformedEventError",
+    "PhotoRejectedError", "UnknownVehicleError",
 })
 """Errors that say the photo itself can't be classified: a re-run does not try it again."""
 _READERS = 8
