@@ -18,6 +18,7 @@ from include import runtime
 from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.intervals import data_interval, interval_run_key, interval_schedule
 from include.settings import get_settings
+from include.web.task_links import RoutingFileLink, with_links
 from include.workflows import inference
 from include.workflows.deadlines import unfinished_run_alert
 
@@ -53,7 +54,7 @@ def scones_inference():
 
     executions = build_executions(list_photos())
     classify_photo = runtime.state_machine_executions(task_id="classify_photo", executions=executions)
-    write_routing(executions, classify_photo.output)
+    with_links(write_routing(executions, classify_photo.output), RoutingFileLink())
 
 
 scones_inference()
