@@ -155,9 +155,10 @@ PAGE = _ENVIRONMENT.from_string("""<!doctype html>
   {% for version in snapshot.registry %}
   <tr class="{{ 'serving' if endpoint.serving and endpoint.serving.arn == version.arn else '' }}">
     <td>{{ version.version }}{% if endpoint.serving and endpoint.serving.arn == version.arn %} · serving{% endif %}</td>
-    <td>{{ version.status }}</td><td>{{ version.created or "—" }}</td><td>{{ version.run_key or "—" }}</td>
+    <td>{{ version.status }}</td><td>{{ stamp(version.created) }}</td><td>{{ version.run_key or "—" }}</td>
     <td class="num">{{ number(version.accuracy) }}</td><td class="num">{{ number(version.ece) }}</td>
-    <td>{% if version.approved_by %}{{ version.approved_by }} at {{ version.approved_at }}{% else %}—{% endif %}</td>
+    <td>{% if version.approved_by %}{{ version.approved_by }}, {{ stamp(version.approved_at) }}{% else %}—{%
+      endif %}</td>
     <td>{{ version.description }}</td>
     <td>{% if links.evaluation and version.run_key %}<a href="{{ links.evaluation(version.run_key) }}">evaluation</a>{%
       endif %}</td>
@@ -171,6 +172,16 @@ PAGE = _ENVIRONMENT.from_string("""<!doctype html>
 
 def _when(moment: datetime | None) -> str:
     return "—" if moment is None else f"{as_utc(moment):%Y-%m-%d %H:%M} UTC"
+
+
+def _stamp(text: str | None) -> str:
+    """An ISO time as the page shows times; other text as it is."""
+    if not text:
+        return "—"
+    try:
+        return _when(datetime.fromisoformat(text))
+    except ValueError:
+        return text
 
 
 def _number(value: float | None) -> str:
@@ -196,7 +207,7 @@ def _distances(interval: DriftInterval) -> str:
 
 def health_page(snapshot: HealthSnapshot, links: PageLinks) -> str:
     return PAGE.render(style=STYLE, snapshot=snapshot, endpoint=snapshot.endpoint, links=links, when=_when,
-                       number=_number, hours=_hours, badge=_badge, distances=_distances,
+                       number=_number, stamp=_stamp, hours=_hours, badge=_badge, distances=_distances,
                        colour=lambda decision: DECISION_COLOURS.get(decision, "#57606a"),
                        label=lambda decision: DECISION_LABELS.get(decision, decision),
                        colours=DECISION_COLOURS, routing_colours=ROUTING_COLOURS)
