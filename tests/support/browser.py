@@ -154,12 +154,12 @@ class Page:
 
     def type_into(self, selector: str, text: str) -> None:
         """Focus the element and type ``text`` as keyboard input (so frameworks see real input events)."""
-        self.wait_for(f"document.querySelector({json.dumps(selector)})", f"an element {selector}")
+        self.wait_for(f"!!document.querySelector({json.dumps(selector)})", f"an element {selector}")
         self.evaluate(f"document.querySelector({json.dumps(selector)}).focus()")
         self.call("Input.insertText", {"text": text})
 
     def click(self, selector: str, frame: str = "document") -> None:
-        self.wait_for(f"{frame}.querySelector({json.dumps(selector)})", f"an element {selector}")
+        self.wait_for(f"!!{frame}.querySelector({json.dumps(selector)})", f"an element {selector}")
         self.evaluate(f"{frame}.querySelector({json.dumps(selector)}).click()")
 
     def screenshot(self, path: Path, full_page: bool = True) -> Path:
