@@ -70,7 +70,8 @@ def test_the_view_in_the_airflow_ui_shows_the_serving_model_drift_routing_and_qu
     page.wait_for(f"!!{VIEW}?.querySelector('#registry')", "the model-health view inside the UI")
     page.evaluate("document.querySelector('iframe').style.height = '1100px'")
     shown = page.evaluate(f"""(() => {{ const view = {VIEW};
-        const row = key => [...view.querySelectorAll(`#routing tr[data-run-key="${{key}}"] td`)].map(c => c.textContent);
+        const row = key => [...view.querySelectorAll(`#routing tr[data-run-key="${{key}}"] td`)]
+          .map(c => c.textContent);
         return {{serving: view.querySelector('#serving .big').textContent,
                  champion: view.querySelector('#champion .big').textContent,
                  night: view.querySelector('#drift tr[data-run-key="{NIGHT}"]').textContent,
