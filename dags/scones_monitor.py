@@ -35,7 +35,6 @@ from airflow.sdk.exceptions import AirflowSkipException
 from include import runtime
 from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.deployed_model import NoModelDeployedError
-from include.health.publish import publish_health_page
 from include.intervals import interval_schedule, window
 from include.run_keys import is_backfill, job_name, run_key_from_context
 from include.runtime.capabilities import ANALYZER_JOB, MODEL_MONITOR
@@ -144,6 +143,8 @@ def scones_monitor():
     @task
     def publish_model_health() -> str:
         """The static model-health page in the bucket, for where the UI's model-health view is not served."""
+        from include.health.publish import publish_health_page  # Jinja and the page: at run time, not parse time
+
         return publish_health_page(settings, runtime.object_store(settings), runtime.model_registry(settings),
                                    runtime.served_models(settings), runtime.object_links(settings))
 
