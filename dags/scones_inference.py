@@ -22,6 +22,7 @@ from include import runtime
 from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.intervals import data_interval, interval_run_key, interval_schedule
 from include.settings import get_settings
+from include.web.task_links import RoutingFileLink, with_links
 from include.workflows import inference
 from include.workflows.deadlines import unfinished_run_alert
 
@@ -54,7 +55,7 @@ def scones_inference():
 
     executions = plan_executions()
     classify_photos = runtime.state_machine_executions(task_id="classify_photos", executions=executions)
-    write_routing(executions, classify_photos.output)
+    with_links(write_routing(executions, classify_photos.output), RoutingFileLink())
 
 
 scones_inference()

@@ -39,6 +39,7 @@ from include.intervals import interval_schedule, window
 from include.run_keys import is_backfill, job_name, run_key_from_context
 from include.runtime.capabilities import ANALYZER_JOB, MODEL_MONITOR
 from include.settings import get_settings
+from include.web.task_links import DriftReportLink, with_links
 from include.workflows.monitoring import analysis, announce, baseline, decision, report, results, retraining
 
 settings = get_settings()
@@ -139,6 +140,14 @@ def scones_monitor():
                                           verdict, run_key=run_key_from_context(context), report_uri=report_uri,
                                           start=start, end=end)
 
+    @task
+    def publish_model_health() -> str:
+        """The static model-health page in the bucket, for where the UI's model-health view is not served."""
+        from include.health.publish import publish_health_page  # Jinja and the page: at run time, not parse time
+
+        return publish_health_page(settings, runtime.object_store(settings), runtime.model_registry(settings),
+                                   runtime.served_models(settings), runtime.object_links(settings))
+
     @task.short_circuit
     def retrain_decided(verdict: dict) -> bool:
         return verdict["action"] == "retrain"
@@ -157,9 +166,9 @@ def scones_monitor():
     analysis_job = runtime.processing_job(task_id="analyze_window", config=request)
 
     result = read_interval_result(execution, analysis_job.output, capture_hours)
-    report_uri = write_monitoring_report(result, baseline_uri)
+    report_uri = with_links(write_monitoring_report(result, baseline_uri), DriftReportLink())
     verdict = decide_action(result)
-    announce_decision(verdict, report_uri)
+    announce_decision(verdict, report_uri) >> publish_model_health()
 
     trigger_retraining = TriggerDagRunOperator(
         task_id="trigger_retraining",

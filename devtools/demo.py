@@ -22,7 +22,7 @@ from typing import Any
 from devtools.local_airflow import LocalAirflow
 from include.runtime.local.store import LocalObjectStore
 from include.settings import PROJECT_ROOT, Settings, load_settings
-from include.web.links import UI_ROUTE
+from include.web.links import HEALTH_UI_ROUTE, UI_ROUTE
 
 DEMO_HOME = PROJECT_ROOT / ".airflow"
 TRUTHS = "labels.json"
@@ -313,6 +313,7 @@ def run_demo(keep_running: bool = False, scale: DemoScale = DemoScale(), home: P
         say(f"Airflow is up at {airflow.url}")
         result = Lifecycle(airflow, settings, scale, review_by_hand=keep_running).story()
         say(f"lifecycle finished in {time.monotonic() - started:.0f} s; data under {settings.data_root}")
+        say(f"model health: {airflow.url}/plugin/{HEALTH_UI_ROUTE}")
         if keep_running:
             say(f"Airflow keeps running at {airflow.url} — Ctrl-C stops it. Label the night photos in the review "
                 f"queue ({airflow.url}/plugin/{UI_ROUTE}), then trigger scones_ingest to learn from them")

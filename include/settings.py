@@ -81,6 +81,7 @@ class Prefixes(_Section):
     review: str
     not_a_vehicle: str
     inference: str
+    health: str
 
     @field_validator("*")
     @classmethod
@@ -194,6 +195,12 @@ class Review(_Section):
     thumbnail_pixels: int = Field(ge=32, le=1024)
 
 
+class Health(_Section):
+    timeline_intervals: int = Field(ge=1, le=1000)
+    registry_versions: int = Field(ge=1, le=100)
+    routing_intervals: int = Field(ge=1, le=1000)
+
+
 class Deploy(_Section):
     endpoint_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     variant_name: str
@@ -293,6 +300,7 @@ class Settings(BaseSettings):
     gate: Gate
     registry: Registry
     review: Review
+    health: Health
     deploy: Deploy
     inference: Inference
     monitor: Monitor

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from include.runtime.capabilities import Alerts, IntervalAnalysis, Runtime, ServedModels, Teardown
+from include.runtime.capabilities import Alerts, IntervalAnalysis, ObjectLinks, Runtime, ServedModels, Teardown
 from include.settings import Settings, get_settings
 from include.timeouts import JobKind, deployment_timeout, job_timeout
 
@@ -27,6 +27,7 @@ __all__ = [
     "endpoint_deployment",
     "interval_analysis",
     "model_registry",
+    "object_links",
     "object_store",
     "processing_job",
     "served_models",
@@ -98,6 +99,12 @@ def object_store(settings: Settings | None = None) -> ObjectStore:
     """S3, or S3 on disk under ``data_root``."""
     settings = settings or get_settings()
     return current(settings).object_store(settings)
+
+
+def object_links(settings: Settings | None = None) -> ObjectLinks:
+    """Browser URLs for stored objects: the S3 console, or the project's pages on the local API server."""
+    settings = settings or get_settings()
+    return current(settings).object_links(settings)
 
 
 def model_registry(settings: Settings | None = None) -> ModelRegistry:

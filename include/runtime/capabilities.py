@@ -86,6 +86,8 @@ class ServedModel:
     model_name: str
     model_package_arn: str | None
     """The registered version, from the model's ``scones:model-package-arn`` tag (None: deployed some other way)."""
+    serving_since: datetime | None = None
+    """When the endpoint last settled on what it serves (DescribeEndpoint's ``LastModifiedTime``)."""
 
 
 @runtime_checkable
@@ -97,6 +99,19 @@ class ServedModels(Protocol):
 
     def served_model(self, endpoint_name: str) -> ServedModel | None:
         """None when the endpoint does not exist or serves nothing yet (still being created, or failed)."""
+        ...
+
+
+@runtime_checkable
+class ObjectLinks(Protocol):
+    """Where a person opens a stored object in a browser: the S3 console, or the project's pages locally.
+
+    Links written into pages and tasks (the static model-health page, the monitor's report link) use it, so
+    they work where the project's own pages on the API server are not served.
+    """
+
+    def object_url(self, uri: str) -> str:
+        """A browser URL for the object ``s3://bucket/key``."""
         ...
 
 
@@ -164,6 +179,7 @@ class Runtime:
     interval_analysis: Callable[[Settings], IntervalAnalysis]
     registry: Callable[[Settings], ModelRegistry]
     object_store: Callable[[Settings], ObjectStore]
+    object_links: Callable[[Settings], ObjectLinks]
     alerts: Callable[[Settings], Alerts]
     teardown: Callable[[Settings], Teardown]
 

@@ -105,3 +105,9 @@ def test_a_deadline_of_zero_minutes_means_none():
 
     assert unfinished_run_alert(0) is None
     assert unfinished_run_alert(30).interval.total_seconds() == 1800
+
+
+def test_the_monitor_and_inference_dags_link_their_report_and_routing_file(dagbag):
+    linked = {(dag_id, link.name) for dag_id in ("scones_monitor", "scones_inference")
+              for task in dagbag.dags[dag_id].tasks for link in task.operator_extra_links}
+    assert {("scones_monitor", "Drift report"), ("scones_inference", "Routing file")} <= linked

@@ -287,7 +287,8 @@ class SageMakerServedModels:
         model_arn = self.client.describe_model(ModelName=model_name)["ModelArn"]
         tags = self.client.list_tags(ResourceArn=model_arn).get("Tags", [])
         package_arn = next((tag["Value"] for tag in tags if tag["Key"] == MODEL_PACKAGE_TAG), None)
-        return ServedModel(endpoint_name, config_name, model_name, package_arn)
+        return ServedModel(endpoint_name, config_name, model_name, package_arn,
+                           serving_since=endpoint.get("LastModifiedTime"))
 
 
 class AwsExecutions:

@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +104,17 @@ class LocalEndpointRecords:
         return json.loads(path.read_text()) if path.is_file() else None
 
     def record_deployment(self, model: dict, endpoint_config: dict, endpoint: dict) -> None:
-        """Remember what a verified deployment created and what the endpoint now serves (endpoint written last)."""
+        """Remember what a verified deployment created and what the endpoint now serves (endpoint written last),
+        with the time it settled on it, as DescribeEndpoint's ``LastModifiedTime``."""
         self._write("models", model["ModelName"], model)
         self._write("endpoint-configs", endpoint_config["EndpointConfigName"], endpoint_config)
-        self._write("endpoints", endpoint["EndpointName"], {k: v for k, v in endpoint.items() if k != "EndpointUrl"})
+        settled = {k: v for k, v in endpoint.items() if k != "EndpointUrl"}
+        previous = self.read("endpoints", endpoint["EndpointName"]) or {}
+        if previous.get("EndpointConfigName") == settled.get("EndpointConfigName") and previous.get("LastModifiedTime"):
+            settled["LastModifiedTime"] = previous["LastModifiedTime"]  # a retried deployment changed nothing
+        else:
+            settled["LastModifiedTime"] = datetime.now(UTC).isoformat()
+        self._write("endpoints", endpoint["EndpointName"], settled)
 
 
 class LocalServedModels:
@@ -127,7 +135,9 @@ class LocalServedModels:
         model_name = config["ProductionVariants"][0]["ModelName"]
         model = self.records.read("models", model_name) or {}
         package_arn = next((tag["Value"] for tag in model.get("Tags", []) if tag["Key"] == MODEL_PACKAGE_TAG), None)
-        return ServedModel(endpoint_name, config_name, model_name, package_arn)
+        since = endpoint.get("LastModifiedTime")
+        return ServedModel(endpoint_name, config_name, model_name, package_arn,
+                           serving_since=datetime.fromisoformat(since) if since else None)
 
 
 class LocalEndpointOperator(BaseOperator):
