@@ -13,7 +13,7 @@ from airflow.sdk import dag, task
 
 from include import runtime
 from include.assets import DATASET
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, rebuild_param
 from include.run_keys import job_name, run_key_from_context
 from include.settings import get_settings
 from include.workflows import ingest
@@ -27,6 +27,7 @@ settings = get_settings()
     catchup=False,
     max_active_runs=1,
     default_args=default_args(settings),
+    params=rebuild_param(),
     tags=[*TAGS, "data"],
     doc_md=__doc__,
 )

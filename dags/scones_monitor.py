@@ -24,7 +24,7 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import Param, PokeReturnValue, TriggerRule, dag, task
 
 from include import runtime
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, rebuild_param
 from include.intervals import interval_schedule, window
 from include.run_keys import job_name, run_key_from_context
 from include.runtime.capabilities import ANALYZER_JOB, MODEL_MONITOR
@@ -48,7 +48,7 @@ WINDOW_PARAMS = {
     start_date=START_DATE,
     catchup=False,
     default_args=default_args(settings),
-    params=WINDOW_PARAMS,
+    params={**WINDOW_PARAMS, **rebuild_param()},
     tags=[*TAGS, "monitoring"],
     doc_md=__doc__,
 )

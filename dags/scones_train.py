@@ -15,7 +15,7 @@ from airflow.sdk import Param, dag, task
 
 from include import runtime
 from include.assets import DATASET
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, rebuild_param
 from include.run_keys import job_name
 from include.settings import get_settings
 from include.workflows import training
@@ -33,6 +33,7 @@ PARAMS = {
     "dropout": Param(hp.dropout, type="number", minimum=0, maximum=0.9),
     "width": Param(hp.width, type="integer", minimum=1, maximum=8),
     "reason": Param("manual", type="string", description="why this run trains (set by the monitor on drift)"),
+    **rebuild_param(),
 }
 
 
