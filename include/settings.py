@@ -200,6 +200,25 @@ class Mwaa(_Section):
     dags_prefix: str
 
 
+class LocalEnvironment(_Section):
+    """The local environment (``make demo``, ``make airflow``): where its servers listen, how much runs at once."""
+
+    bind_host: str = "127.0.0.1"
+    parallelism: int = Field(default=0, ge=0)
+
+    @field_validator("bind_host")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(value)
+        except ValueError as exc:
+            raise ValueError(f"must be an IP address such as 127.0.0.1 (or 0.0.0.0 for every interface), "
+                             f"got {value!r}") from exc
+        return value
+
+
 class Settings(_Section):
     runtime: Literal["local", "aws"]
     data_root: Path
@@ -226,6 +245,7 @@ class Settings(_Section):
     inference: Inference
     monitor: Monitor
     mwaa: Mwaa
+    local: LocalEnvironment = LocalEnvironment()
 
     @field_validator("data_root")
     @classmethod
