@@ -30,6 +30,7 @@ from include.run_keys import job_name, run_key_from_context
 from include.runtime.capabilities import ANALYZER_JOB, MODEL_MONITOR
 from include.settings import get_settings
 from include.workflows.monitoring import analysis, announce, baseline, decision, report, results, retraining
+from include.xcoms import optional_upstream_value
 
 settings = get_settings()
 
@@ -95,10 +96,13 @@ def scones_monitor():
             capture_uris=capture_hours, baseline_uri=baseline_uri, start=start, end=end)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def read_interval_result(execution: dict | None, analysis_job: dict | None,
-                             capture_hours: list[str] | None) -> dict:
-        return results.interval_result(runtime.object_store(settings), execution=execution,
-                                       analysis_job=analysis_job, capture_hours=capture_hours)
+    def read_interval_result(**context) -> dict:
+        # One path ran and the others were skipped: read each as optional.
+        ti = context["ti"]
+        return results.interval_result(runtime.object_store(settings),
+                                       execution=optional_upstream_value(ti, "wait_for_interval_execution"),
+                                       analysis_job=optional_upstream_value(ti, "analyze_window"),
+                                       capture_hours=optional_upstream_value(ti, "list_capture_hours"))
 
     @task
     def write_monitoring_report(result: dict, baseline_uri: str, **context) -> str:
@@ -140,7 +144,8 @@ def scones_monitor():
     window_has_capture(capture_hours) >> request
     analysis_job = runtime.processing_job(task_id="analyze_window", config=request)
 
-    result = read_interval_result(execution, analysis_job.output, capture_hours)
+    result = read_interval_result()
+    [execution, analysis_job, capture_hours] >> result
     report_uri = write_monitoring_report(result, baseline_uri)
     verdict = decide_action(result)
     announce_decision(verdict, report_uri)

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,9 +247,16 @@ class LocalAirflow(AirflowRestClient):
             with contextlib.suppress(OSError, AirflowApiError, ValueError):
                 health = self.get("/api/v2/monitor/health")
                 if all((health.get(part) or {}).get("status") == "healthy" for part in HEALTHY_COMPONENTS):
+                    self._warm_up_execution_api(deadline)
                     return
             time.sleep(1)
         raise AirflowStartError(f"Airflow not healthy after {timeout:.0f} s; log tail:\n{self.log_tail()}")
+
+    def _warm_up_execution_api(self, deadline: float) -> None:
+        """The task-facing API builds its versioned routes on its first request, blocking the whole server
+        for seconds (half a minute on a busy machine): pay that now, not while the first task starts."""
+        with urllib.request.urlopen(f"{self.url}/execution/health", timeout=max(deadline - time.monotonic(), 5)):
+            pass
 
     @staticmethod
     def _tail(path: Path, lines: int = 30) -> str:

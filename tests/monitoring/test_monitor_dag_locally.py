@@ -45,7 +45,7 @@ def run_monitor(env: dict[str, str], logical_date: str, traffic: str) -> dict:
                           env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line.removeprefix("RESULT "))
+    return {**json.loads(line.removeprefix("RESULT ")), "log": done.stdout + done.stderr}
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,8 @@ def test_empty_hour_reports_no_traffic_without_a_job_or_retraining(empty):
     assert empty["decision"]["action"] == "no_traffic"
     assert empty["tasks"]["trigger_retraining"] == "skipped"
     assert len(empty["triggered"]) == 1
+
+
+def test_a_run_that_skips_a_path_logs_no_error_for_it(drifted, empty):
+    for run in (drifted, empty):
+        assert "XCom not found" not in run["log"]
