@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["dag_parse_bench.py", "ingest_bench.py", "training_bench.py", "model_server_bench.py",
-              "analyzer_bench.py"]
+              "analyzer_bench.py", "demo_bench.py"]
 
 
 def main() -> int:

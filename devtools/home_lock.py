@@ -98,6 +98,10 @@ class HomeLock:
         self._fd = fd
         return owner
 
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
     def release(self) -> None:
         if self._fd is None:
             return

@@ -270,7 +270,12 @@ class LocalAirflow(AirflowRestClient):
                          for name in ["db-migrate", *self.processes])
 
     def stop(self, grace_seconds: float = 20) -> list[int]:
-        """Stop the model server, then every process of this home; release the lock. Returns survivors."""
+        """Stop the model server, then every process of this home; release the lock. Returns survivors.
+
+        Does nothing unless this instance started (and so owns) the home's Airflow.
+        """
+        if not self._lock.held:
+            return []
         with signals_deferred():
             if self.model_server_dir is not None:
                 from include.runtime.local.model_server_control import ModelServerError, stop_server
