@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from devtools.demo import DEMO_HOME, demo_environment, local_airflow, model_server_dir, say, synthetic_archive
-from devtools.home_lock import AlreadyRunningError
+from devtools.home_lock import AlreadyRunningError, refuse_if_running
 from devtools.local_airflow import OrphanedProcessesError, PortInUseError, airflow_environment
 from devtools.local_environment import expected_dag_ids, schedule_summary, stop_local_environment
 from devtools.processes import MARKER, StopRequested, stop_on_signals
@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     label.add_argument("vehicle", choices=["bicycle", "motorcycle"])
     args = parser.parse_args(argv)
     try:
+        if args.command in ("demo", "airflow"):
+            refuse_if_running(args.home.resolve())  # at once; starting takes the home's lock for good
         with stop_on_signals():
             if args.command == "demo":
                 from devtools.demo import run_demo

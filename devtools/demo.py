@@ -25,7 +25,6 @@ from devtools.home_lock import DEFAULT_HOME
 from devtools.local_airflow import AirflowSizing, LocalAirflow, free_port
 from devtools.processes import StopRequested
 from devtools.training_progress import TrainingProgress
-from include.runtime.local.serving import MODEL_SERVER_FOLDER
 from include.runtime.local.store import LocalObjectStore, local_work_root
 from include.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -71,6 +70,8 @@ def rounded(value: Any, digits: int = 3) -> Any:
 
 def model_server_dir(settings: Settings) -> Path:
     """Where the local model server a deploy task starts keeps its PID and state."""
+    from include.runtime.local.serving import MODEL_SERVER_FOLDER  # imports Airflow: only when needed
+
     return local_work_root(settings) / MODEL_SERVER_FOLDER
 
 

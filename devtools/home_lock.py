@@ -40,11 +40,15 @@ class AlreadyRunningError(RuntimeError):
     """Another owner runs the local environment on this home."""
 
 
-def stop_hint(home: Path) -> str:
+def stop_command(home: Path) -> str:
     """The command that stops everything on ``home``."""
     if Path(home).resolve() == DEFAULT_HOME.resolve():
-        return "`make stop` (or Ctrl-C in its terminal)"
-    return f"`python -m devtools.cli stop --home {home}` (or Ctrl-C in its terminal)"
+        return "`make stop`"
+    return f"`python -m devtools.cli stop --home {home}`"
+
+
+def stop_hint(home: Path) -> str:
+    return f"{stop_command(home)} (or Ctrl-C in its terminal)"
 
 
 def read_owner(home: Path) -> Owner | None:
@@ -69,6 +73,19 @@ def owner_is_running(home: Path) -> bool:
         return False
 
 
+def refuse_if_running(home: Path) -> None:
+    """Raise :class:`AlreadyRunningError` naming the owner when one runs on ``home``."""
+    if owner_is_running(home):
+        raise _already_running(Path(home))
+
+
+def _already_running(home: Path) -> AlreadyRunningError:
+    running = read_owner(home)
+    who = running.describe() if running else "another process"
+    return AlreadyRunningError(f"Airflow already runs on {home}: {who}. Use that one, or stop it with "
+                               f"{stop_hint(home)} before starting another.")
+
+
 class HomeLock:
     """The exclusive lock an owner holds on its home while it runs."""
 
@@ -85,12 +102,7 @@ class HomeLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            running = read_owner(self.home)
-            who = running.describe() if running else "another process"
-            raise AlreadyRunningError(
-                f"Airflow already runs on {self.home}: {who}. Use that one, or stop it with "
-                f"{stop_hint(self.home)} before starting another."
-            ) from None
+            raise _already_running(self.home) from None
         owner = Owner(os.getpid(), command, url, f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
                       str(model_server_dir) if model_server_dir else None)
         os.ftruncate(fd, 0)

@@ -31,7 +31,7 @@ from devtools.airflow_api import (  # noqa: F401  (re-exported for callers of th
     AirflowRestClient,
     AirflowStartError,
 )
-from devtools.home_lock import HomeLock
+from devtools.home_lock import HomeLock, stop_command
 from devtools.processes import MARKER, describe_processes, marker_value, processes_of, signals_deferred, terminate
 from include.settings import PROJECT_ROOT
 
@@ -207,12 +207,10 @@ class LocalAirflow(AirflowRestClient):
     def _refuse_orphans_and_taken_port(self) -> None:
         orphans = processes_of(self.home)
         if orphans:
-            from devtools.home_lock import stop_hint
-
             raise OrphanedProcessesError(
                 f"{len(orphans)} process(es) of an earlier Airflow on {self.home} still run without their owner "
                 f"({describe_processes(orphans)}); this is not a fresh start. Stop them with "
-                f"{stop_hint(self.home).split(' (')[0]}, then start again."
+                f"{stop_command(self.home)}, then start again."
             )
         if not port_is_free(self.bind_host, self.port):
             raise PortInUseError(f"port {self.port} on {self.bind_host} is already in use by another program: "
