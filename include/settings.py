@@ -272,6 +272,25 @@ class Mwaa(_Section):
     dags_prefix: str
 
 
+class LocalEnvironment(_Section):
+    """The local environment (``make demo``, ``make airflow``): where its servers listen, how much runs at once."""
+
+    bind_host: str = "127.0.0.1"
+    parallelism: int = Field(default=0, ge=0)
+
+    @field_validator("bind_host")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(value)
+        except ValueError as exc:
+            raise ValueError(f"must be an IP address such as 127.0.0.1 (or 0.0.0.0 for every interface), "
+                             f"got {value!r}") from exc
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, env_prefix=ENV_PREFIX, env_nested_delimiter="__",
@@ -306,6 +325,7 @@ class Settings(BaseSettings):
     monitor: Monitor
     dags: Dags
     mwaa: Mwaa
+    local: LocalEnvironment = LocalEnvironment()
 
     @field_validator("data_root", mode="before")
     @classmethod
