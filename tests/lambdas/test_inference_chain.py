@@ -71,7 +71,7 @@ def test_state_machine_retries_an_unavailable_endpoint_then_routes_the_photo(
                                        (429, "ThrottlingException", b'{"message": "slow down"}')]
     local_s3.put("photos/bike.png", png_bytes())
     sleeps: list[float] = []
-    definition = load_definition(DEFINITION, ARNS)
+    definition = photo_flow()
     result = run_execution(definition, {"s3_bucket": BUCKET, "s3_key": "photos/bike.png"}, HANDLERS,
                            name="shift", sleep=sleeps.append)
     assert (result.status, result.output["assignment"]) == ("SUCCEEDED", "nearby")
@@ -85,7 +85,7 @@ def test_state_machine_fails_a_photo_the_model_rejects_without_retrying(
     sagemaker_runtime.body = json.dumps({"message": "Received client error (400)", "OriginalStatusCode": 400}).encode()
     local_s3.put("photos/odd.png", png_bytes())
     sleeps: list[float] = []
-    definition = load_definition(DEFINITION, ARNS)
+    definition = photo_flow()
     result = run_execution(definition, {"s3_bucket": BUCKET, "s3_key": "photos/odd.png"}, HANDLERS,
                            name="odd", sleep=sleeps.append)
     assert (result.status, result.error) == ("FAILED", "PhotoRejectedError")
