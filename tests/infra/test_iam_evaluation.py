@@ -229,7 +229,8 @@ def built_requests() -> list[tuple[str, dict]]:
     s, key, uri = SETTINGS, "20260101T0000", SETTINGS.s3_uri
     record = {"InferenceSpecification": {"Containers": [{
         "Image": f"763104351884.dkr.ecr.{REGION}.amazonaws.com/pytorch-inference:2.6.0-cpu-py312",
-        "ModelDataUrl": uri("models", key, "model.tar.gz")}]}, "ModelPackageVersion": 1}
+        "ModelDataUrl": uri("models", key, "model.tar.gz")}]}, "ModelPackageVersion": 1,
+        "ModelPackageArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{s.registry.model_package_group}/1"}
     training = training_job_request(s, run_key=key, job_name=f"scones-train-{key.lower()}",
                                     partition_uri=uri("datasets", key) + "/",
                                     source_uri=uri("code", "model", "abc", "sourcedir.tar.gz"),
@@ -258,13 +259,16 @@ def built_requests() -> list[tuple[str, dict]]:
         ("CreateModel", model_request(s, model_version_record=record, model_name=f"scones-model-v1-{key.lower()}",
                                       run_key=key)),
         ("CreateEndpointConfig", endpoint_config_request(s, config_name=f"scones-config-v1-{key.lower()}",
-                                                         model_name=f"scones-model-v1-{key.lower()}", run_key=key)),
+                                                         model_name=f"scones-model-v1-{key.lower()}", run_key=key,
+                                                         model_version_record=record)),
         ("CreateMonitoringSchedule", monitoring_schedule_request(
             s, schedule_name=f"scones-monitor-{s.deploy.endpoint_name}", baseline_uri=uri("models", key, "b"),
             output_uri=uri("monitoring", s.deploy.endpoint_name, "model-monitor") + "/")),
         ("CreateModelPackage", model_package_request(
             s, run_key=key, model_data_url=uri("models", key, "model.tar.gz"), evaluation_uri=uri("models", key, "e"),
-            metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, code_sha256="b" * 64,
+            metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64,
+            trained_from={"scones:dataset-sha256": "c" * 64, "scones:code-sha256": "b" * 64,
+                          "scones:hyperparameters-sha256": "d" * 64},
             hyperparameters={"epochs": 3}, training_job_name=f"scones-train-{key.lower()}")),
     ]
 

@@ -30,7 +30,9 @@ def pending_request(settings, run_key: str) -> dict:
     request = model_package_request(
         settings, run_key=run_key, model_data_url=f"s3://{settings.bucket}/models/{run_key}/model.tar.gz",
         evaluation_uri=f"s3://{settings.bucket}/models/{run_key}/evaluation/evaluation.json",
-        metrics={"accuracy": 0.91, "ece": 0.04}, dataset_manifest_sha256="a" * 64, code_sha256="b" * 64,
+        metrics={"accuracy": 0.91, "ece": 0.04}, dataset_manifest_sha256="a" * 64,
+        trained_from={"scones:dataset-sha256": "c" * 64, "scones:code-sha256": "b" * 64,
+                      "scones:hyperparameters-sha256": "d" * 64},
         hyperparameters={"epochs": 3}, training_job_name=f"scones-train-{run_key}")
     return {**request, "ModelApprovalStatus": "PendingManualApproval"}
 
