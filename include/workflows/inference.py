@@ -22,6 +22,7 @@ from include.intervals import interval_hours
 from include.run_keys import sanitise
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, relative_key
+from include.workflows.routing_guard import routing_to_keep
 
 LOG = logging.getLogger(__name__)
 EXECUTION_NAME_MAX = 80
@@ -121,12 +122,16 @@ def routing_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 def write_routing_file(settings: Settings, store: ObjectStore, run_key: str, rows: list[dict]) -> dict:
-    """Write ``routing/<run key>/routing.csv`` then ``routing.json`` (the complete one), replacing a re-run's."""
+    """Write ``routing/<run key>/routing.csv`` then ``routing.json`` (the complete one), replacing a re-run's
+    (never by an empty one: :mod:`include.workflows.routing_guard`)."""
     counts = Counter(row["assignment"] for row in rows)
     document = {"run_key": run_key, "photos": len(rows),
                 "counts": {assignment: counts.get(assignment, 0) for assignment in ASSIGNMENTS}, "routing": rows}
     prefix = routing_prefix(settings, run_key)
     csv_uri, json_uri = f"{prefix}/{ROUTING_CSV}", f"{prefix}/{ROUTING_JSON}"
+    if (kept := routing_to_keep(store, json_uri, rows)) is not None:
+        return {"routing_uri": json_uri, "csv_uri": csv_uri, "photos": kept["photos"], "counts": kept.get("counts"),
+                "kept": True}
     store.put_bytes(csv_uri, routing_csv(rows))
     store.put_bytes(json_uri, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
     LOG.info("Routing for %s: %s -> %s", run_key, document["counts"], json_uri)

@@ -205,6 +205,7 @@ def _s3_call(account: Account, operation: str, params: dict[str, Any], origin: s
     bucket_actions = {"ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket", "HeadBucket": "s3:ListBucket",
                       "ListObjectVersions": "s3:ListBucketVersions", "GetBucketLocation": "s3:GetBucketLocation",
                       "GetBucketVersioning": "s3:GetBucketVersioning",
+                      "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
                       "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock"}
     if operation in bucket_actions:
         return [_request(bucket_actions[operation], bucket_arn(account, bucket), origin)]

@@ -88,6 +88,8 @@ def test_schedule_can_be_switched_off():
      "SCONES_DEPLOY__BAKE_MINUTES", "SCONES_DAGS__DEPLOYMENT_TIMEOUT_MINUTES"),
     ({"SCONES_DEPLOY__AUTOSCALING": "true", "SCONES_DEPLOY__AUTOSCALING_MIN_INSTANCES": "5"},
      "SCONES_DEPLOY__AUTOSCALING_MIN_INSTANCES", "SCONES_DEPLOY__AUTOSCALING_MAX_INSTANCES"),
+    ({"SCONES_RETENTION__REVIEW_DAYS": "30", "SCONES_REVIEW__WINDOW_DAYS": "30"},
+     "SCONES_RETENTION__REVIEW_DAYS", "SCONES_REVIEW__WINDOW_DAYS"),
 ])
 def test_impossible_combinations_are_refused_naming_both_settings(environ, first, second):
     with pytest.raises(SettingsError, match="can't work together") as error:

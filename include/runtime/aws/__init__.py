@@ -15,4 +15,5 @@ RUNTIME = Runtime(
     object_store=lazy("include.runtime.aws.store:s3_object_store"),
     alerts=lazy("include.runtime.aws.alerts:SnsAlerts"),
     teardown=lazy("include.runtime.aws.teardown:SageMakerTeardown"),
+    retention=lazy("include.runtime.aws.retention:LifecycleRetention"),
 )

@@ -19,4 +19,5 @@ RUNTIME = Runtime(
     object_store=lazy("include.runtime.local.store:local_object_store"),
     alerts=lazy("include.runtime.local.alerts:FileAlerts"),
     teardown=lazy("include.runtime.local.teardown:LocalTeardown"),
+    retention=lazy("include.runtime.local.retention:LocalRetention"),
 )
