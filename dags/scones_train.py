@@ -17,7 +17,7 @@ from airflow.sdk import Param, dag, task
 
 from include import runtime
 from include.assets import DATASET
-from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
+from include.dag_defaults import START_DATE, TAGS, default_args, rebuild_param, run_timeout
 from include.run_keys import job_name
 from include.settings import get_settings
 from include.workflows import training
@@ -37,6 +37,7 @@ PARAMS = {
     "reason": Param("manual", type="string", description="why this run trains (set by the monitor on drift)"),
     "force": Param(False, type="boolean",
                    description="train even when data, code and hyperparameters equal the serving model's"),
+    **rebuild_param(),
 }
 
 

@@ -80,6 +80,8 @@ class Prefixes(_Section):
     routing: str
     review: str
     not_a_vehicle: str
+    inference: str
+    health: str
 
     @field_validator("*")
     @classmethod
@@ -207,6 +209,12 @@ class Retention(_Section):
     other_versions_days: int = Field(ge=1)
 
 
+class Health(_Section):
+    timeline_intervals: int = Field(ge=1, le=1000)
+    registry_versions: int = Field(ge=1, le=100)
+    routing_intervals: int = Field(ge=1, le=1000)
+
+
 class Deploy(_Section):
     endpoint_name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     variant_name: str
@@ -233,7 +241,9 @@ class Deploy(_Section):
 class Inference(_Section):
     schedule: Schedule
     state_machine_arn: str = Field(pattern=r"^arn:aws[a-z\-]*:states:")
-    max_photos_per_interval: int = Field(ge=1)
+    photos_per_execution: int = Field(ge=1)
+    max_concurrency: int = Field(ge=1, le=10000)
+    tolerated_failure_percentage: int = Field(ge=0, le=100)
     inline_limit_bytes: int = Field(ge=0, le=250000)
     max_image_bytes: int = Field(ge=1)
     deadline_minutes: int = Field(ge=0)
@@ -285,6 +295,25 @@ class Mwaa(_Section):
     dags_prefix: str
 
 
+class LocalEnvironment(_Section):
+    """The local environment (``make demo``, ``make airflow``): where its servers listen, how much runs at once."""
+
+    bind_host: str = "127.0.0.1"
+    parallelism: int = Field(default=0, ge=0)
+
+    @field_validator("bind_host")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(value)
+        except ValueError as exc:
+            raise ValueError(f"must be an IP address such as 127.0.0.1 (or 0.0.0.0 for every interface), "
+                             f"got {value!r}") from exc
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, env_prefix=ENV_PREFIX, env_nested_delimiter="__",
@@ -314,11 +343,13 @@ class Settings(BaseSettings):
     registry: Registry
     review: Review
     retention: Retention
+    health: Health
     deploy: Deploy
     inference: Inference
     monitor: Monitor
     dags: Dags
     mwaa: Mwaa
+    local: LocalEnvironment = LocalEnvironment()
 
     @field_validator("data_root", mode="before")
     @classmethod
@@ -434,6 +465,23 @@ def _variable_of(location: tuple[Any, ...]) -> str:
     return env_name(".".join(str(part) for part in location[:depth]))
 
 
+RETIRED_SETTINGS = {
+    "inference.max_photos_per_interval": "inference.photos_per_execution (an interval's photos are never capped: "
+                                         "beyond photos_per_execution they run as further executions)",
+}
+"""Settings that no longer exist, and what replaced them: refused with the replacement, not a guess."""
+
+
+def _retired_problems(file_values: Mapping[str, Any], variables: Mapping[str, tuple[str, str]]) -> list[str]:
+    problems = []
+    for dotted, replacement in RETIRED_SETTINGS.items():
+        section, key = dotted.split(".")
+        variable = env_name(dotted)
+        if key in (file_values.get(section) or {}) or variable in variables:
+            problems.append(f"setting '{dotted}' (env {variable}) is retired: use {replacement}")
+    return problems
+
+
 def load_settings(path: Path = SETTINGS_FILE, environ: Mapping[str, str] | None = None,
                   env_file: Path | None = None) -> Settings:
     """Read the settings file, then ``env_file`` (a ``.env``) over it, then ``environ`` (default ``os.environ``) over
@@ -447,11 +495,15 @@ def load_settings(path: Path = SETTINGS_FILE, environ: Mapping[str, str] | None 
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
     dotenv = DotEnvSettingsSource(Settings, env_file=env_file)
     variables = {**_scones_variables(dotenv, f"in {env_file}"), **_scones_variables(environment, "in the environment")}
+    file_values = file_source()
+    retired = _retired_problems(file_values, variables)
+    if retired:
+        raise SettingsError("; ".join(retired))
     problems = _variable_problems(variables)
     if problems:
         note = f" (SCONES_* variables are settings, apart from {', '.join(NOT_SETTINGS)})"
         raise SettingsError("; ".join(problems) + (note if "is not a setting" in "".join(problems) else ""))
-    values = _overlay(_overlay(file_source(), dotenv()), environment())
+    values = _overlay(_overlay(file_values, dotenv()), environment())
     try:
         # Settings(...) with prebuilt sources: model_validate would run BaseSettings' own default sources too.
         settings = Settings(_build_sources=((InitSettingsSource(Settings, init_kwargs=values),), {}))

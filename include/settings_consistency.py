@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from include.settings import Settings
 
 ENV_PREFIX = "SCONES_"
+REAL_TIME_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+"""InvokeEndpoint's request payload limit for real-time endpoints (botocore: ``Body`` max 6291456)."""
+SERVERLESS_PAYLOAD_LIMIT_BYTES = 4 * 1024 * 1024
+"""InvokeEndpoint's request payload limit for serverless endpoints."""
 
 
 def named(dotted: str) -> str:
@@ -139,6 +143,18 @@ def _review_photos_outlive_the_review_window(settings: Settings) -> str | None:
     return None
 
 
+def _photos_fit_the_endpoint_payload(settings: Settings) -> str | None:
+    serverless = settings.deploy.serverless
+    limit = SERVERLESS_PAYLOAD_LIMIT_BYTES if serverless else REAL_TIME_PAYLOAD_LIMIT_BYTES
+    if settings.inference.max_image_bytes > limit:
+        kind = "serverless" if serverless else "real-time"
+        return (f"{named('inference.max_image_bytes')} = {settings.inference.max_image_bytes} is over the {limit}-byte "
+                f"InvokeEndpoint payload limit of a {kind} endpoint ({named('deploy.serverless')} = "
+                f"{str(serverless).lower()}): every larger photo would fail at classify instead of being refused "
+                f"up front; set it to at most {limit}")
+    return None
+
+
 CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _model_monitor_needs_a_real_time_endpoint,
     _spot_wait_covers_the_runtime,
@@ -151,6 +167,7 @@ CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _update_fits_its_time_limits,
     _autoscaling_range,
     _review_photos_outlive_the_review_window,
+    _photos_fit_the_endpoint_payload,
 )
 
 

@@ -98,10 +98,10 @@ def initial_network(
     return build_network(config), config
 
 
-def metrics_line(epoch: int, train: PassResult, validation: PassResult, learning_rate: float) -> str:
-    """One regex-friendly log line per epoch (see metric_definitions.json)."""
+def metrics_line(epoch: int, epochs: int, train: PassResult, validation: PassResult, learning_rate: float) -> str:
+    """One line per epoch a person can follow, its figures as ``name=value`` for metric_definitions.json."""
     return (
-        f"epoch={epoch} train_loss={train.loss:.4f} train_accuracy={train.accuracy:.4f} "
+        f"epoch {epoch}/{epochs}: train_loss={train.loss:.4f} train_accuracy={train.accuracy:.4f} "
         f"validation_loss={validation.loss:.4f} validation_accuracy={validation.accuracy:.4f} "
         f"learning_rate={learning_rate:.6f} epoch_seconds={train.seconds + validation.seconds:.2f}"
     )
@@ -226,7 +226,7 @@ def run_training(
             trainer.network, *validation_data, max(256, hyperparameters.batch_size), normalisation
         )
         learning_rate = trainer.optimizer.param_groups[0]["lr"]
-        print(metrics_line(epoch, train, validation, learning_rate), flush=True)
+        print(metrics_line(epoch, hyperparameters.epochs, train, validation, learning_rate), flush=True)
         trainer.scheduler.step(validation.accuracy)
         training_seconds += train.seconds
         training_images += train.images

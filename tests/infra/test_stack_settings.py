@@ -31,7 +31,7 @@ SERVERLESS_RENAMED = {
     "SCONES_DEPLOY__SERVERLESS": "true", "SCONES_DEPLOY__ENDPOINT_NAME": "scones-vehicles-blue",
     "SCONES_DEPLOY__VARIANT_NAME": "Main", "SCONES_CONFIDENCE_THRESHOLD": "0.8",
     "SCONES_DEPLOY__ROLLBACK_ALARMS": '["scones-blue-5xx", "scones-blue-latency"]',
-    "SCONES_INFERENCE__MAX_IMAGE_BYTES": "5000000", "SCONES_MWAA__ENVIRONMENT_NAME": "scones-prod",
+    "SCONES_INFERENCE__MAX_IMAGE_BYTES": "4000000", "SCONES_MWAA__ENVIRONMENT_NAME": "scones-prod",
     "SCONES_REGION": "af-south-1",
 }
 VARIANTS = pytest.mark.parametrize("environ", [REAL_TIME, SERVERLESS_RENAMED], ids=["real-time", "serverless-renamed"])

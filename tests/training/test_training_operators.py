@@ -15,12 +15,15 @@ from include.runtime.local.jobs import LocalTrainingOperator, LocalTuningOperato
 from tests.training.conftest import OUTPUT_URI, build_request
 
 
-def _context(try_number: int = 1) -> dict:
-    return {"ti": SimpleNamespace(try_number=try_number)}
+def _context(try_number: int = 1, rebuild: bool = False) -> dict:
+    return {"ti": SimpleNamespace(try_number=try_number), "params": {"rebuild": rebuild}}
 
 
 class FakeSageMakerHook:
     """Describes jobs from a dict; any create call is recorded (and must not happen when reusing)."""
+
+    non_terminal_states = {"InProgress", "Stopping"}
+    failed_states = {"Failed"}
 
     def __init__(self, jobs: dict[str, dict]) -> None:
         self.jobs = jobs
@@ -69,6 +72,15 @@ def test_local_training_retry_starts_the_attempt_name(settings, probe_request, s
     assert store.exists(f"{OUTPUT_URI}scones-training-retried-t2/output/model.tar.gz")
 
 
+def test_local_training_rebuild_starts_a_new_job_beside_the_completed_one(settings, probe_request, store, work_root):
+    request = probe_request(job_name="scones-training-rebuilt")
+    LocalJobRegistry(work_root, "training").record("scones-training-rebuilt",
+                                                   {**request, "TrainingJobStatus": "Completed"})
+    result = LocalTrainingOperator(task_id="train", config=request).execute(_context(try_number=2, rebuild=True))
+    assert result["Training"]["TrainingJobName"] == "scones-training-rebuilt-t2"
+    assert store.exists(f"{OUTPUT_URI}scones-training-rebuilt-t2/output/model.tar.gz")
+
+
 def test_local_tuning_reuses_the_runs_completed_job(settings, work_root):
     config = {"HyperParameterTuningJobName": "scones-tune-x"}
     LocalJobRegistry(work_root, "tuning").record("scones-tune-x", {**config,
@@ -94,6 +106,16 @@ def test_aws_training_reuses_a_completed_job_without_creating(settings):
     result = operator.execute(_context(try_number=2))
     assert result == {"Training": {"TrainingJobName": "scones-training-k", "TrainingJobStatus": "Completed"}}
     assert hook.created == []
+
+
+def test_aws_training_rebuild_creates_a_new_job_beside_the_completed_one(settings):
+    operator = AwsJobs(settings).training_job(task_id="train", config={"TrainingJobName": "scones-training-k"})
+    hook = FakeSageMakerHook({"scones-training-k": {"TrainingJobName": "scones-training-k",
+                                                    "TrainingJobStatus": "Completed"}})
+    operator.__dict__["hook"] = hook
+    with pytest.raises(TaskDeferred):  # the new job is created, then waited for by the trigger
+        operator.execute(_context(try_number=2, rebuild=True))
+    assert [config["TrainingJobName"] for config in hook.created] == ["scones-training-k-t2"]
 
 
 def test_aws_training_waits_for_an_earlier_attempts_running_job(settings):

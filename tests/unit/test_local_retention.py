@@ -15,11 +15,13 @@ from include.retention import expires_at, retention_rules
 from include.runtime.capabilities import StalePlanError
 from include.runtime.local.retention import LocalRetention
 from include.runtime.local.store import LocalObjectStore
-from include.workflows.inference import build_executions, list_interval_photos, publish_routing
+from include.workflows.inference import list_interval_photos, plan_executions, publish_routing
 from include.workflows.retention import expire_objects, plan_expiry
+from tests.serving_flow.test_inference_workflow import StandInHandlers, classify
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 INTERVAL = (datetime(2026, 3, 1, 10, tzinfo=UTC), datetime(2026, 3, 1, 11, tzinfo=UTC))
+RUN_KEY = "20260301T1000"
 
 
 @pytest.fixture
@@ -128,28 +130,57 @@ def test_a_plan_made_by_another_runtime_is_refused(settings):
         LocalRetention(settings).apply({"runtime": "aws", "rules": []})
 
 
-def test_a_backfill_over_expired_photos_keeps_the_routing_file(settings, store):
-    photo = "incoming/photos/2026/03/01/10/bike.png"
-    written(settings, store, photo, timedelta(days=settings.retention.incoming_photos_days + 1))
-    run_key = "20260301T1000"
+def run_hour(settings, store, run_key: str = RUN_KEY) -> dict:
+    """Plan, classify (the local interpreter, stand-in handlers) and route the interval's photos once."""
     photos = list_interval_photos(settings, store, *INTERVAL)
-    executions = build_executions(settings, run_key=run_key, photo_keys=photos)
-    outcomes = [{"name": executions[0]["name"], "status": "SUCCEEDED",
-                 "output": {"vehicle": "bicycle", "assignment": "nearby", "confidence": 0.97}}]
-    first = publish_routing(settings, store, run_key=run_key, executions=executions, outcomes=outcomes)
-    routing = store.get_bytes(first["routing_uri"]), store.get_bytes(first["csv_uri"])
+    executions = plan_executions(settings, store, run_key=run_key, photo_keys=photos)
+    outcomes = classify(settings, store, executions, StandInHandlers())
+    return publish_routing(settings, store, run_key=run_key, executions=executions, outcomes=outcomes)
+
+
+def expire_photos_of_the_hour(settings, store) -> None:
+    for uri in [info.uri for info in store.list(settings.s3_uri("incoming/photos/2026/03/01/10") + "/")]:
+        moment = (NOW - timedelta(days=settings.retention.incoming_photos_days + 1)).timestamp()
+        os.utime(store.path_for(uri), (moment, moment))
     retention = LocalRetention(settings)
     retention.apply(retention.plan(retention_rules(settings), NOW))
+    assert not list_interval_photos(settings, store, *INTERVAL)
 
-    again = build_executions(settings, run_key=run_key, photo_keys=list_interval_photos(settings, store, *INTERVAL))
-    result = publish_routing(settings, store, run_key=run_key, executions=again, outcomes=[])
 
-    assert again == [] and result["kept"] is True and result["photos"] == 1
+def test_a_backfill_over_expired_photos_rewrites_the_same_routing_and_keeps_the_review_queue(settings, store):
+    for name in ("bike-1.png", "blurry-2.png"):
+        written(settings, store, f"incoming/photos/2026/03/01/10/{name}", timedelta(days=1))
+    first = run_hour(settings, store)
+    routing = store.get_bytes(first["routing_uri"]), store.get_bytes(first["csv_uri"])
+    queued = sorted(info.uri for info in store.list(first["review_prefix"]))
+    expire_photos_of_the_hour(settings, store)
+
+    again = run_hour(settings, store)
+
+    assert again["executions"] == 0 and again["photos"] == 2
     assert (store.get_bytes(first["routing_uri"]), store.get_bytes(first["csv_uri"])) == routing
-    assert json.loads(routing[0])["counts"]["nearby"] == 1
+    assert sorted(info.uri for info in store.list(first["review_prefix"])) == queued and queued
+
+
+def test_a_rerun_that_finds_neither_photos_nor_their_results_keeps_the_routing_file_and_queue(settings, store):
+    for name in ("bike-1.png", "blurry-2.png"):
+        written(settings, store, f"incoming/photos/2026/03/01/10/{name}", timedelta(days=1))
+    first = run_hour(settings, store)
+    routing = store.get_bytes(first["routing_uri"])
+    queued = sorted(info.uri for info in store.list(first["review_prefix"]))
+    expire_photos_of_the_hour(settings, store)
+    for info in store.list(settings.s3_uri(settings.prefixes.inference, RUN_KEY) + "/"):
+        store.delete(info.uri)
+
+    again = run_hour(settings, store)
+
+    assert again["kept"] is True and again["photos"] == 2
+    assert store.get_bytes(first["routing_uri"]) == routing
+    assert sorted(info.uri for info in store.list(first["review_prefix"])) == queued and queued
+    assert json.loads(routing)["counts"]["nearby"] == 1
 
 
 def test_an_interval_that_never_had_photos_still_gets_its_empty_routing_file(settings, store):
-    result = publish_routing(settings, store, run_key="20260301T1000", executions=[], outcomes=[])
+    result = publish_routing(settings, store, run_key=RUN_KEY, executions=[], outcomes=[])
     assert "kept" not in result
     assert json.loads(store.get_bytes(result["routing_uri"]))["photos"] == 0

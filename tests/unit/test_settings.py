@@ -90,6 +90,10 @@ def test_schedule_can_be_switched_off():
      "SCONES_DEPLOY__AUTOSCALING_MIN_INSTANCES", "SCONES_DEPLOY__AUTOSCALING_MAX_INSTANCES"),
     ({"SCONES_RETENTION__REVIEW_DAYS": "30", "SCONES_REVIEW__WINDOW_DAYS": "30"},
      "SCONES_RETENTION__REVIEW_DAYS", "SCONES_REVIEW__WINDOW_DAYS"),
+    ({"SCONES_INFERENCE__MAX_IMAGE_BYTES": "6291457"},
+     "SCONES_INFERENCE__MAX_IMAGE_BYTES", "SCONES_DEPLOY__SERVERLESS"),
+    ({"SCONES_INFERENCE__MAX_IMAGE_BYTES": "5000000", "SCONES_DEPLOY__SERVERLESS": "true"},
+     "SCONES_INFERENCE__MAX_IMAGE_BYTES", "SCONES_DEPLOY__SERVERLESS"),
 ])
 def test_impossible_combinations_are_refused_naming_both_settings(environ, first, second):
     with pytest.raises(SettingsError, match="can't work together") as error:
@@ -118,6 +122,8 @@ def test_human_review_settings_load_with_their_defaults():
 def test_an_unknown_queue_order_names_its_setting():
     with pytest.raises(SettingsError, match="SCONES_REVIEW__QUEUE_ORDER"):
         load_settings(environ={"SCONES_REVIEW__QUEUE_ORDER": "random"})
+
+
 def dotenv(tmp_path: Path, text: str) -> Path:
     path = tmp_path / ".env"
     path.write_text(text)
@@ -235,3 +241,10 @@ def test_the_shells_aws_variables_win_over_dotenv(tmp_path: Path):
 def test_the_env_example_loads_as_a_dotenv():
     example = DOTENV_FILE.with_name(".env.example")
     assert load_settings(environ={}, env_file=example).runtime == "local"
+
+
+@pytest.mark.parametrize(("serverless", "largest"), [("false", 6291456), ("true", 4194304)])
+def test_photo_byte_limit_may_reach_the_endpoint_payload_limit(serverless: str, largest: int):
+    settings = load_settings(environ={"SCONES_DEPLOY__SERVERLESS": serverless,
+                                      "SCONES_INFERENCE__MAX_IMAGE_BYTES": str(largest)})
+    assert settings.inference.max_image_bytes == largest

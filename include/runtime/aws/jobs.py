@@ -30,7 +30,7 @@ from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from botocore.exceptions import ClientError
 
 from include.runtime.capabilities import JobFailedError
-from include.runtime.job_reuse import choose_job
+from include.runtime.job_reuse import choose_job, rebuild_requested
 from include.settings import Settings, get_settings
 from include.timeouts import JobKind, request_time_limit
 
@@ -84,13 +84,17 @@ class RunScopedJobMixin:
 
     def execute(self, context: Any) -> dict:
         describe = getattr(self.hook, self.describe_method)  # type: ignore[attr-defined]
+        rebuild = rebuild_requested(context)
         choice = choose_job(
             self.config[self.name_field],  # type: ignore[attr-defined]
             context["ti"].try_number,
             lambda name: describe_or_none(describe, name),
             lambda description: description[self.status_field],
+            rebuild=rebuild,
         )
         log = self.log  # type: ignore[attr-defined]
+        if rebuild:
+            log.info("The run asks to rebuild: starting job %s instead of reusing this run's.", choice.name)
         if choice.action == "reuse":
             log.info("Reusing completed job %s of this run.", choice.name)
             return {self.result_key: serialize(choice.description)}

@@ -17,13 +17,15 @@ leaves the endpoint unscaled.
 Served models: what an endpoint serves is read from the endpoint itself — DescribeEndpoint, its endpoint
 config's model, that model's ``scones:model-package-arn`` tag — so a rolled-back update reports the old version.
 
-Executions: one per photo, started under a deterministic name. Step Functions never reuses a
-name, so ``ExecutionAlreadyExists`` means an earlier try or run started it: that execution is
-described and reused (waited for if still running). Every task returns
-``{"name", "executionArn", "status", "output", "error", "cause"}``. A ``FAILED`` (or
-``TIMED_OUT`` / ``ABORTED``) execution is a result, not a task failure: the photo is routed to
-human review with the execution's error. The task fails only for infrastructure errors (AWS
-unreachable, access denied, an execution still running when the wait runs out).
+Executions: an interval's executions (one per chunk of photos), started one after another in one task
+with the provider's ``StepFunctionStartExecutionOperator``, each under its deterministic name, the task
+deferring to the provider's trigger while each runs. Step Functions never reuses a name, so
+``ExecutionAlreadyExists`` means an earlier try or run started it: that execution is described and
+reused (waited for if still running). The task returns one
+``{"name", "executionArn", "status", "output", "error", "cause"}`` per execution. A ``FAILED`` (or
+``TIMED_OUT`` / ``ABORTED``) execution is a result, not a task failure: its photos are routed from
+what its ResultWriter wrote. The task fails only for infrastructure errors (AWS unreachable, access
+denied, an execution still running when the wait runs out).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ ENDPOINT_SETTLING_STATES = {"Creating", "Updating", "SystemUpdating", "RollingBa
 SERVING_STATES = {"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
 """Endpoint states in which the described endpoint config serves traffic (an update's new config is only
 ``PendingDeploymentSummary`` until it completes)."""
-EXECUTION_WAIT_SECONDS = 3600
+EXECUTION_WAIT_SECONDS = 6 * 3600
 SETTLING_ALLOWANCE_SECONDS = 300
 """Beyond an update's own time limit, for SageMaker to report the endpoint settled."""
 
@@ -279,15 +281,76 @@ class VerifiedEndpointOperator(SageMakerEndpointOperator):
         return self.verified_result()
 
 
-class RunScopedExecutionOperator(StepFunctionStartExecutionOperator):
-    """``StepFunctionStartExecutionOperator`` that takes ``name``/``input``, reuses its named execution and returns
-    the execution's outcome."""
+class RunScopedExecutionsOperator(StepFunctionStartExecutionOperator):
+    """``StepFunctionStartExecutionOperator`` over a list of ``{"name", "input"}``: starts each in turn (reusing
+    one that exists), defers while it runs, and returns every execution's outcome.
 
-    def __init__(self, *, input: dict | None = None, **kwargs: Any) -> None:
-        super().__init__(state_machine_input=input, **kwargs)
+    Where it stands is read back from Step Functions, not carried through the deferral: each time the task
+    runs or resumes it walks the list, reusing the executions that ended, waiting for the one running and
+    starting the first that does not exist yet. A cleared or retried task therefore picks up where the
+    executions are.
+    """
 
-    def outcome(self, arn: str) -> dict:
-        description = self.hook.conn.describe_execution(executionArn=arn)
+    template_fields = (*StepFunctionStartExecutionOperator.template_fields, "executions")
+    template_fields_renderers = {"executions": "json"}
+
+    def __init__(self, *, executions: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.executions = executions
+
+    def execute(self, context: Any) -> list[dict]:
+        outcomes = [self._start_or_reuse(context, execution) for execution in self.executions]
+        ended = ", ".join(f"{o['name']} {o['status']}" for o in outcomes) or "none to run"
+        self.log.info("%d executions: %s", len(outcomes), ended)
+        return outcomes
+
+    def resume(self, context: Any, event: dict[str, Any] | None = None, **_: Any) -> list[dict]:
+        """Back from the trigger (a FAILED execution makes it report an error; the execution's own status
+        decides), on to the next execution."""
+        validate_execute_complete_event(event)
+        return self.execute(context)
+
+    execute_complete = resume
+
+    def defer(self, *, trigger: Any, method_name: str, kwargs: dict[str, Any] | None = None,
+              timeout: Any = None) -> Any:
+        # Every wait, the provider's own included, resumes in `resume`.
+        super().defer(trigger=trigger, method_name="resume", kwargs=kwargs, timeout=timeout)
+
+    def _describe(self, arn: str) -> dict | None:
+        try:
+            return self.hook.conn.describe_execution(executionArn=arn)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
+
+    def _start_or_reuse(self, context: Any, execution: dict) -> dict:
+        self.name, self.state_machine_input = execution["name"], execution["input"]
+        arn = execution_arn(self.state_machine_arn, self.name)
+        description = self._describe(arn)
+        if description is None:
+            photos = execution.get("photos")
+            self.log.info("Starting execution %s (%s photos)", self.name,
+                          f"{photos:,}" if isinstance(photos, int) else "its")
+            try:
+                super().execute(context)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                    raise
+                self.log.info("Execution %s was started meanwhile; reusing it.", self.name)
+            description = self.hook.conn.describe_execution(executionArn=arn)
+        if description["status"] == "RUNNING":
+            if self.deferrable:
+                self.defer(trigger=self._completion_trigger(arn), method_name="resume",
+                           timeout=datetime.timedelta(seconds=self.waiter_max_attempts * self.waiter_delay))
+            self._wait(arn)
+            description = self.hook.conn.describe_execution(executionArn=arn)
+        return self.ended(description)
+
+    def ended(self, description: dict) -> dict:
+        """The outcome of an execution that ended (one still running has outlasted the task's wait)."""
+        arn = description["executionArn"]
         if description["status"] == "RUNNING":
             raise ExecutionStillRunningError(
                 f"execution {arn} still runs after the task's wait of {self.waiter_delay * self.waiter_max_attempts} s;"
@@ -303,25 +366,6 @@ class RunScopedExecutionOperator(StepFunctionStartExecutionOperator):
                 return
             time.sleep(self.waiter_delay)
 
-    def execute(self, context: Any) -> dict:
-        arn = execution_arn(self.state_machine_arn, self.name)
-        try:
-            super().execute(context)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
-                raise
-            self.log.info("Execution %s exists (started by an earlier try or run); reusing it.", self.name)
-            if self.hook.conn.describe_execution(executionArn=arn)["status"] != "RUNNING":
-                return self.outcome(arn)
-            if self.deferrable:
-                self.defer(
-                    trigger=self._completion_trigger(arn),
-                    method_name="execute_complete",
-                    timeout=datetime.timedelta(seconds=self.waiter_max_attempts * self.waiter_delay),
-                )
-        self._wait(arn)
-        return self.outcome(arn)
-
     def _completion_trigger(self, arn: str) -> Any:
         from airflow.providers.amazon.aws.triggers.step_function import StepFunctionsExecutionCompleteTrigger
 
@@ -330,11 +374,6 @@ class RunScopedExecutionOperator(StepFunctionStartExecutionOperator):
             aws_conn_id=self.aws_conn_id, region_name=self.region_name, botocore_config=self.botocore_config,
             verify=self.verify,
         )
-
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict:
-        # A FAILED execution makes the trigger report an error; the execution's own status decides here.
-        validated = validate_execute_complete_event(event)
-        return self.outcome(validated["execution_arn"])
 
 
 class AwsEndpoints:
@@ -384,7 +423,8 @@ class SageMakerServedModels:
         model_arn = self.client.describe_model(ModelName=model_name)["ModelArn"]
         tags = self.client.list_tags(ResourceArn=model_arn).get("Tags", [])
         package_arn = next((tag["Value"] for tag in tags if tag["Key"] == MODEL_PACKAGE_TAG), None)
-        return ServedModel(endpoint_name, config_name, model_name, package_arn)
+        return ServedModel(endpoint_name, config_name, model_name, package_arn,
+                           serving_since=endpoint.get("LastModifiedTime"))
 
 
 class AwsExecutions:
@@ -393,11 +433,12 @@ class AwsExecutions:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> Any:
-        """One deferrable execution task per ``{"name", "input"}`` item of ``executions`` (dynamic task mapping)."""
+    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> RunScopedExecutionsOperator:
+        """One deferrable task running every ``{"name", "input"}`` of ``executions`` in turn."""
         settings = self.settings
-        return RunScopedExecutionOperator.partial(
+        return RunScopedExecutionsOperator(
             task_id=task_id,
+            executions=executions,
             state_machine_arn=settings.inference.state_machine_arn,
             aws_conn_id=settings.aws_conn_id,
             region_name=settings.region,
@@ -405,4 +446,4 @@ class AwsExecutions:
             waiter_delay=settings.poll_interval_seconds,
             waiter_max_attempts=max(1, EXECUTION_WAIT_SECONDS // settings.poll_interval_seconds),
             **kwargs,
-        ).expand_kwargs(executions)
+        )

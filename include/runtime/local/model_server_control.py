@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from include.runtime.local.model_server import DEFAULT_PORT, LOG_FILE, PID_FILE, STATE_FILE
+from include.runtime.local.model_server_files import DEFAULT_PORT, LOG_FILE, PID_FILE, STATE_FILE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SERVER_MODULE = "include.runtime.local.model_server"
