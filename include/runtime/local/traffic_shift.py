@@ -7,13 +7,13 @@ share of invocations it gives green goes to green (counted, not drawn: after ``n
 served ``floor(n * share)`` of them), and green's answers are watched: its server errors (5xx) reaching
 ``max_errors``, or its mean latency exceeding ``max_latency_ms``, is the rollback alarm, and every invocation
 goes back to blue. A plan without alarms bakes without rolling back, as SageMaker does without alarms.
+The old model goes as soon as the last bake passes: ``termination_wait_minutes`` is not simulated.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +135,12 @@ class TrafficSplit:
         if reason:
             self._changed.set()
 
+    def cancel(self, reason: str) -> None:
+        """Roll back now (the server is stopping): every invocation goes to blue, the bake ends."""
+        with self._lock:
+            self.rolled_back = self.rolled_back or reason
+        self._changed.set()
+
     def bake(self, sleep: Callable[[float], Any] | None = None) -> str | None:
         """Wait out this step's bake; the alarm's reason as soon as it trips, else ``None``."""
         if sleep is not None:
@@ -159,9 +165,3 @@ def run_shift(split: TrafficSplit, sleep: Callable[[float], Any] | None = None) 
             return reason
     return None
 
-
-def timed(call: Callable[[], Any]) -> tuple[Any, float]:
-    """``call()``'s result and how long it took, in milliseconds."""
-    started = time.perf_counter()
-    result = call()
-    return result, (time.perf_counter() - started) * 1000
