@@ -108,6 +108,7 @@ def demo_environment(archive: Path, md5: str, scale: DemoScale = DemoScale()) ->
         "SCONES_TRAINING__EPOCHS": str(scale.epochs),
         "SCONES_GATE__MIN_ACCURACY": str(scale.min_accuracy),
         "SCONES_POLL_INTERVAL_SECONDS": "2",
+        "SCONES_DEPLOY__BAKE_MINUTES": "0.25",  # the retrained model's update bakes 15 s, not the default 5 min
     }
 
 

@@ -52,10 +52,16 @@ def source_digest(directory: Path) -> str:
     return digest.hexdigest()
 
 
+def code_version(program: str) -> str:
+    """The program's code version: the first 16 hex digits of its source digest. Jobs ship its code under
+    ``code/<program>/<version>/``; the drift analyzer's image is tagged with it."""
+    return source_digest(PROGRAM_DIRS[program])[:16]
+
+
 def upload_program(settings: Settings, store: ObjectStore, program: str) -> str:
     """Upload the program's files once per content version; returns the code prefix URI (ends with /)."""
     directory = PROGRAM_DIRS[program]
-    prefix = settings.s3_uri(settings.prefixes.code, program, source_digest(directory)[:16]) + "/"
+    prefix = settings.s3_uri(settings.prefixes.code, program, code_version(program)) + "/"
     for path in source_files(directory):
         uri = prefix + path.relative_to(directory).as_posix()
         if not store.exists(uri):

@@ -193,6 +193,20 @@ class Review(_Section):
     queue_order: Literal["oldest_first", "newest_first"]
     page_size: int = Field(ge=1, le=200)
     thumbnail_pixels: int = Field(ge=32, le=1024)
+    window_days: int = Field(ge=1)
+
+
+class Retention(_Section):
+    schedule: Schedule
+    incoming_photos_days: int = Field(ge=1)
+    review_days: int = Field(ge=1)
+    labelled_days: int = Field(ge=1)
+    not_a_vehicle_days: int = Field(ge=1)
+    capture_days: int = Field(ge=1)
+    dataset_days: int = Field(ge=1)
+    monitoring_days: int = Field(ge=1)
+    photo_versions_days: int = Field(ge=1)
+    other_versions_days: int = Field(ge=1)
 
 
 class Health(_Section):
@@ -211,7 +225,16 @@ class Deploy(_Section):
     serverless_max_concurrency: int = Field(ge=1, le=200)
     capture_sampling_percentage: int = Field(ge=0, le=100)
     rollback_alarms: list[str]
-    bake_minutes: int = Field(ge=0)
+    traffic_routing: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"]
+    traffic_step_percent: int = Field(ge=1, le=50)
+    bake_minutes: float = Field(ge=0, le=60)
+    termination_wait_minutes: float = Field(ge=0, le=60)
+    error_alarm_threshold: int = Field(ge=1)
+    latency_alarm_milliseconds: float = Field(gt=0)
+    autoscaling: bool
+    autoscaling_min_instances: int = Field(ge=1)
+    autoscaling_max_instances: int = Field(ge=1)
+    autoscaling_invocations_per_instance: int = Field(ge=1)
     local_server_port: int = Field(ge=0, le=65535)
 
 
@@ -319,6 +342,7 @@ class Settings(BaseSettings):
     gate: Gate
     registry: Registry
     review: Review
+    retention: Retention
     health: Health
     deploy: Deploy
     inference: Inference

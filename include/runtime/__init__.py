@@ -11,7 +11,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from include.runtime.capabilities import Alerts, IntervalAnalysis, ObjectLinks, Runtime, ServedModels, Teardown
+from include.runtime.capabilities import (
+    Alerts,
+    IntervalAnalysis,
+    ObjectLinks,
+    Retention,
+    Runtime,
+    ServedModels,
+    Teardown,
+)
 from include.settings import Settings, get_settings
 from include.timeouts import JobKind, deployment_timeout, job_timeout
 
@@ -30,6 +38,7 @@ __all__ = [
     "object_links",
     "object_store",
     "processing_job",
+    "retention",
     "served_models",
     "state_machine_executions",
     "teardown",
@@ -129,3 +138,9 @@ def teardown(settings: Settings | None = None) -> Teardown:
     """What serves traffic or costs money in this runtime, and how to stop it."""
     settings = settings or get_settings()
     return current(settings).teardown(settings)
+
+
+def retention(settings: Settings | None = None) -> Retention:
+    """The ``[retention]`` rules applied: deletion under the data root, or the bucket's lifecycle rules checked."""
+    settings = settings or get_settings()
+    return current(settings).retention(settings)

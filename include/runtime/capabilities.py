@@ -163,6 +163,29 @@ class Teardown(Protocol):
         ...
 
 
+class RetentionNotAppliedError(ValueError):
+    """The bucket does not expire objects the way the ``[retention]`` settings say."""
+
+
+@runtime_checkable
+class Retention(Protocol):
+    """The ``[retention]`` rules (:mod:`include.retention`) applied where the objects live.
+
+    Locally the objects they expire are listed, then deleted; on AWS the bucket's lifecycle rules delete them,
+    and the plan says whether those rules are the settings' ones.
+    """
+
+    def plan(self, rules: list[Any], now: datetime) -> dict[str, Any]:
+        """``{"runtime", "rules": [{"rule_id", "prefix", "days", "expired": [{"uri", "size", "last_modified"}],
+        "problem"}]}``: what the rules expire at ``now`` (a dry run: nothing is deleted)."""
+        ...
+
+    def apply(self, plan: dict[str, Any]) -> list[str]:
+        """Delete what the plan lists (re-checking each object), or refuse a bucket whose rules differ
+        (:class:`RetentionNotAppliedError`); returns the URIs deleted."""
+        ...
+
+
 @dataclass(frozen=True)
 class Runtime:
     """One runtime's table: for each capability, a factory taking the settings.
@@ -182,6 +205,7 @@ class Runtime:
     object_links: Callable[[Settings], ObjectLinks]
     alerts: Callable[[Settings], Alerts]
     teardown: Callable[[Settings], Teardown]
+    retention: Callable[[Settings], Retention]
 
 
 def lazy(target: str) -> Callable[[Settings], Any]:

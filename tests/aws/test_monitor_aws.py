@@ -22,6 +22,7 @@ from typing import Any
 import pendulum
 import pytest
 
+from include.code_bundle import code_version
 from tests.aws import monitor_scenario
 from tests.aws.deploy_scenario import deploy_version, register_approved_model
 from tests.aws.moto_harness import AwsHarness, DagRunResult, MotoServer
@@ -43,7 +44,7 @@ QUIET_DATE = pendulum.datetime(2026, 1, 1, 16, tz="UTC")
 QUIET_KEY = "20260101T1600"
 MONITORING = f"s3://{BUCKET}/monitoring/{ENDPOINT}"
 COOLDOWN_TO_TODAY_HOURS = 24 * 365 * 20
-MONITOR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/scones-drift-analyzer:e2e"
+MONITOR_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/scones-drift-analyzer:{code_version('monitor')}"
 PROCESSING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
 SAGEMAKER_TRIGGER = "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTrigger"
 COMMON = ["find_baseline", "choose_monitoring_path", "read_interval_result", "write_monitoring_report",

@@ -205,6 +205,7 @@ def _s3_call(account: Account, operation: str, params: dict[str, Any], origin: s
     bucket_actions = {"ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket", "HeadBucket": "s3:ListBucket",
                       "ListObjectVersions": "s3:ListBucketVersions", "GetBucketLocation": "s3:GetBucketLocation",
                       "GetBucketVersioning": "s3:GetBucketVersioning",
+                      "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
                       "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock"}
     if operation in bucket_actions:
         return [_request(bucket_actions[operation], bucket_arn(account, bucket), origin)]
@@ -219,8 +220,47 @@ def _states_call(account: Account, operation: str, params: dict[str, Any], origi
     raise UnmappedCallError(f"stepfunctions {operation}: add how IAM authorizes it to tests/support/iam_requests.py")
 
 
+AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+SIMULATED_TARGET_ID = "0123456789abcdef0123456789abcdef"
+"""Application Auto Scaling names a scalable target's ARN with an id it generates."""
+
+
+def _autoscaling_call(account: Account, operation: str, params: dict[str, Any], origin: str) -> list[Request]:
+    """An Application Auto Scaling call on a SageMaker variant, and what the service checks with the caller's
+    permissions: the endpoint (registration), the target-tracking alarms (policies), its service-linked role."""
+    action = f"application-autoscaling:{operation}"
+    if operation in ("DescribeScalableTargets", "DescribeScalingPolicies"):
+        return [_request(action, "*", origin)]
+    if operation not in ("RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy",
+                         "DeleteScalingPolicy"):
+        raise UnmappedCallError(f"application-autoscaling {operation}: add how IAM authorizes it to "
+                                "tests/support/iam_requests.py")
+    resource_id = params["ResourceId"]
+    requests = [_request(action, account.arn("application-autoscaling", f"scalable-target/{SIMULATED_TARGET_ID}"),
+                         origin)]
+    alarms = account.arn("cloudwatch", f"alarm:TargetTracking-{resource_id}-AlarmHigh-0000")
+    if operation == "RegisterScalableTarget":
+        endpoint = sagemaker_arn(account, "endpoint", resource_id.split("/")[1])
+        requests += [
+            _request("sagemaker:DescribeEndpoint", endpoint, f"{origin}, checks the variant"),
+            _request("sagemaker:UpdateEndpointWeightsAndCapacities", endpoint, f"{origin}, checks the variant"),
+            _request("iam:CreateServiceLinkedRole",
+                     account.arn("iam", f"role/aws-service-role/{AUTOSCALING_SERVICE}/"
+                                        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint", region=False),
+                     f"{origin}, its service-linked role", context={"iam:AWSServiceName": AUTOSCALING_SERVICE}),
+        ]
+    elif operation == "PutScalingPolicy":
+        requests += [_request(f"cloudwatch:{alarm}", alarms, f"{origin}, target-tracking alarms")
+                     for alarm in ("PutMetricAlarm", "DescribeAlarms", "DeleteAlarms")]
+    else:
+        requests.append(_request("cloudwatch:DeleteAlarms", alarms, f"{origin}, removes the policies' alarms"))
+    return requests
+
+
 def _other_call(account: Account, service: str, operation: str, params: dict[str, Any],
                 origin: str) -> list[Request]:
+    if service == "application-autoscaling":
+        return _autoscaling_call(account, operation, params, origin)
     if service == "sagemaker-runtime" and operation == "InvokeEndpoint":
         return [_request("sagemaker:InvokeEndpoint", sagemaker_arn(account, "endpoint", params["EndpointName"]),
                          origin)]

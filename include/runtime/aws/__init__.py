@@ -16,4 +16,5 @@ RUNTIME = Runtime(
     object_links=lazy("include.runtime.aws.object_links:S3ConsoleLinks"),
     alerts=lazy("include.runtime.aws.alerts:SnsAlerts"),
     teardown=lazy("include.runtime.aws.teardown:SageMakerTeardown"),
+    retention=lazy("include.runtime.aws.retention:LifecycleRetention"),
 )

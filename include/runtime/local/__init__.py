@@ -20,4 +20,5 @@ RUNTIME = Runtime(
     object_links=lazy("include.runtime.local.object_links:LocalObjectLinks"),
     alerts=lazy("include.runtime.local.alerts:FileAlerts"),
     teardown=lazy("include.runtime.local.teardown:LocalTeardown"),
+    retention=lazy("include.runtime.local.retention:LocalRetention"),
 )

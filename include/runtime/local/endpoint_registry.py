@@ -2,8 +2,12 @@
 
 A deployment loads and smoke-tests the new model (:mod:`include.runtime.local.model_handler`) while the
 current one keeps serving; traffic moves only when the new one answered, so a model that fails leaves the
-old one in place (and its failure in the description). Invocations are written as SageMaker Data Capture
-files when the endpoint's capture config asks for it. Each endpoint's deploy request is recorded under the
+old one in place (and its failure in the description). An update whose request carries a ``traffic_shifting``
+plan then moves traffic the way SageMaker's deployment guardrails do (:mod:`include.runtime.local.traffic_shift`):
+each step's share of invocations to the new model, a bake, and a rollback to the old model when the new one's
+server errors or latency trip the alarm condition; a rolled-back update leaves the old config serving, with the
+alarm's reason as the failure. Invocations are written as SageMaker Data Capture files when the serving model's
+capture config asks for it. Each endpoint's deploy request is recorded under the
 state folder, and :meth:`EndpointRegistry.restore` redeploys them when a server starts.
 """
 
@@ -27,12 +31,14 @@ from include.runtime.local.data_capture import CaptureConfig, CaptureConfigError
 from include.runtime.local.model_handler import (
     DEFAULT_CONTENT_TYPE,
     Inference,
+    InvocationError,
     ModelHandler,
     ModelLoadError,
     load_model_version,
     smoke_png,
 )
 from include.runtime.local.model_server_files import write_json_atomically
+from include.runtime.local.traffic_shift import GREEN, ShiftPlan, TrafficShiftingError, TrafficSplit, run_shift
 
 LOG = logging.getLogger("scones.model_server")
 
@@ -59,6 +65,7 @@ class DeploymentRequest:
     smoke_body: bytes
     smoke_content_type: str
     raw: Mapping[str, Any]
+    shift: ShiftPlan | None = None
 
     @classmethod
     def parse(cls, endpoint_name: str, payload: Any) -> DeploymentRequest:
@@ -89,6 +96,10 @@ class DeploymentRequest:
                     f"capture.destination {str(capture_config.destination)!r} cannot be created ({error}): "
                     "give a writable directory"
                 ) from error
+        try:
+            shift = ShiftPlan.from_request(payload["traffic_shifting"]) if payload.get("traffic_shifting") else None
+        except TrafficShiftingError as error:
+            raise DeploymentRequestError(str(error)) from error
         smoke = payload.get("smoke_test") or {}
         try:
             smoke_body = (
@@ -104,7 +115,16 @@ class DeploymentRequest:
             smoke_body=smoke_body,
             smoke_content_type=str(smoke.get("content_type", "image/png")),
             raw=dict(payload),
+            shift=shift,
         )
+
+
+@dataclass
+class Shift:
+    """An update shifting traffic: the new (green) model, and the split that says who serves each invocation."""
+
+    green: Endpoint
+    split: TrafficSplit
 
 
 @dataclass
@@ -142,6 +162,7 @@ class EndpointRegistry:
         self._endpoints: dict[str, Endpoint] = {}
         self._pending: dict[str, str] = {}
         self._failures: dict[str, str] = {}
+        self._shifts: dict[str, Shift] = {}
         self._lock = threading.Lock()
         self._deploy_lock = threading.Lock()
 
@@ -172,14 +193,23 @@ class EndpointRegistry:
             endpoint = self._endpoints.get(name)
             pending = self._pending.get(name)
             failure = self._failures.get(name)
+            shift = self._shifts.get(name)
         if endpoint is None:
             if pending:
                 return {"endpoint_name": name, "status": pending}
             raise EndpointNotFoundError(f"endpoint {name!r} not found")
-        return endpoint.describe(status=pending or "InService", failure_reason=failure)
+        description = endpoint.describe(status=pending or "InService", failure_reason=failure)
+        if shift is not None:
+            description["traffic_shifting"] = {"config_name": shift.green.request.config_name,
+                                               **shift.split.describe()}
+        return description
 
     def deploy(self, name: str, payload: Any) -> dict[str, Any]:
-        """Load, smoke-test and only then switch traffic to a new model; the old one serves on failure."""
+        """Load, smoke-test and only then switch traffic to a new model; the old one serves on failure.
+
+        An update with a ``traffic_shifting`` plan shifts traffic step by step and may roll back: the answer is
+        then the endpoint still on the old config, the alarm's reason as its ``failure_reason``.
+        """
         if not ENDPOINT_NAME_PATTERN.match(name):
             raise DeploymentRequestError(f"endpoint name {name!r} is invalid: use 1-63 letters, digits and hyphens")
         request = DeploymentRequest.parse(name, payload)
@@ -188,6 +218,9 @@ class EndpointRegistry:
                 self._pending[name] = "Updating" if name in self._endpoints else "Creating"
             try:
                 endpoint = self._load_endpoint(name, request)
+                with self._lock:
+                    previous = self._endpoints.get(name)
+                rolled_back = self._shift_traffic(previous, endpoint) if previous and request.shift else None
             except ModelLoadError as error:
                 with self._lock:
                     self._failures[name] = str(error)
@@ -196,14 +229,36 @@ class EndpointRegistry:
             finally:
                 with self._lock:
                     self._pending.pop(name, None)
+            if rolled_back:
+                with self._lock:
+                    self._failures[name] = rolled_back
+                self._retire(endpoint, keep=previous.version_dir)
+                LOG.error("update of %s to config %s rolled back: %s", name, request.config_name, rolled_back)
+                return self.describe(name)
             with self._lock:
-                previous = self._endpoints.get(name)
                 self._endpoints[name] = endpoint
                 self._failures.pop(name, None)
             self._retire(previous, keep=endpoint.version_dir)
             self._save_record(name, request)
         LOG.info("endpoint %s serves %s (config %s)", name, request.model_data, request.config_name)
         return endpoint.describe()
+
+    def _shift_traffic(self, blue: Endpoint, green: Endpoint) -> str | None:
+        """Shift ``blue``'s traffic to ``green`` by the plan; the rollback's reason, or None once green serves all."""
+        plan = green.request.shift
+        if plan is None:
+            raise DeploymentRequestError(f"config {green.request.config_name} has no traffic_shifting plan")
+        split = TrafficSplit(plan)
+        with self._lock:
+            self._shifts[blue.name] = Shift(green, split)
+        LOG.info("endpoint %s: shifting traffic to config %s in steps %s, baking %g s each", blue.name,
+                 green.request.config_name, list(split.plan.green_shares), split.plan.bake_seconds)
+        try:
+            reason = run_shift(split)
+        finally:
+            with self._lock:
+                self._shifts.pop(blue.name, None)
+        return f"rolled back to config {blue.request.config_name}: {reason}" if reason else None
 
     def delete(self, name: str) -> None:
         with self._deploy_lock, self._lock:
@@ -224,8 +279,24 @@ class EndpointRegistry:
         accept: str | None,
         inference_id: str | None = None,
     ) -> Inference:
-        """Serve one request and capture it if sampled (thread-safe; the caller bounds concurrency)."""
-        inference = endpoint.handler.invoke(body, content_type, accept)
+        """Serve one request and capture it if sampled (thread-safe; the caller bounds concurrency).
+
+        While an update shifts traffic, the split decides which model answers; the new one's answers are timed
+        and its server errors counted against the alarm conditions.
+        """
+        with self._lock:
+            shift = self._shifts.get(endpoint.name)
+        if shift is not None and shift.split.route() == GREEN:
+            endpoint = shift.green
+            started = time.perf_counter()
+            try:
+                inference = endpoint.handler.invoke(body, content_type, accept)
+            except InvocationError as error:
+                shift.split.record_green((time.perf_counter() - started) * 1000, server_error=error.status >= 500)
+                raise
+            shift.split.record_green((time.perf_counter() - started) * 1000, server_error=False)
+        else:
+            inference = endpoint.handler.invoke(body, content_type, accept)
         capture = endpoint.capture
         if capture is not None and capture.should_capture():
             try:
@@ -251,7 +322,10 @@ class EndpointRegistry:
 
     def close(self) -> None:
         with self._lock:
+            shifts = list(self._shifts.values())
             endpoints = list(self._endpoints.values())
+        for shift in shifts:
+            shift.split.cancel("the model server stopped during the bake")
         for endpoint in endpoints:
             if endpoint.capture is not None:
                 endpoint.capture.close()

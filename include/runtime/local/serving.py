@@ -34,6 +34,7 @@ from include.runtime.local import model_server_control
 from include.runtime.local.inference_flow import ExecutionRecords, run_inference_execution
 from include.runtime.local.s3_server import start_s3_server, stop_s3_server
 from include.runtime.local.store import LocalObjectStore, local_work_root
+from include.runtime.local.traffic_shift import shift_plan
 from include.settings import Settings, get_settings
 
 MODEL_SERVER_FOLDER = "model-server"
@@ -158,10 +159,17 @@ class LocalEndpointOperator(BaseOperator):
         variant = endpoint_config["ProductionVariants"][0]["VariantName"]
         model_data = LocalObjectStore(settings.data_root).path_for(model["PrimaryContainer"]["ModelDataUrl"])
         url = model_server_url(settings)
+        shifting = shift_plan(endpoint, max_errors=settings.deploy.error_alarm_threshold,
+                              max_latency_ms=settings.deploy.latency_alarm_milliseconds)
         self.log.info("Deploying %s to endpoint %s as %s on %s", model_data, name, config_name, url)
+        if shifting:
+            self.log.info("An update shifts traffic in steps %s, each baked %g s with the alarm conditions "
+                          "(server errors %s, mean latency above %s ms)", shifting["green_shares"],
+                          shifting["bake_seconds"], shifting["max_errors"], shifting["max_latency_ms"])
         try:
             model_server_control.deploy_model(url, name, model_data, variant=variant, config_name=config_name,
-                                              capture=capture_request(settings, endpoint_config))
+                                              capture=capture_request(settings, endpoint_config),
+                                              traffic_shifting=shifting)
         except model_server_control.ModelServerError as error:
             raise EndpointRollbackError(
                 f"endpoint {name} kept its previous model: deploying {model_data} as {config_name} failed "

@@ -20,6 +20,7 @@ from typing import Any
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, relative_key
 from include.workflows.inference.results import PhotoAttempt
+from include.workflows.routing_guard import routing_to_keep
 
 LOG = logging.getLogger(__name__)
 ASSIGNMENTS = ("nearby", "distant", "human_review")
@@ -77,12 +78,16 @@ def routing_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 def write_routing_file(settings: Settings, store: ObjectStore, run_key: str, rows: list[dict]) -> dict:
-    """Write ``routing/<run key>/routing.csv`` then ``routing.json`` (the complete one), replacing a re-run's."""
+    """Write ``routing/<run key>/routing.csv`` then ``routing.json`` (the complete one), replacing a re-run's
+    (never by an empty one: :mod:`include.workflows.routing_guard`)."""
     counts = Counter(row["assignment"] for row in rows)
     document = {"run_key": run_key, "photos": len(rows),
                 "counts": {assignment: counts.get(assignment, 0) for assignment in ASSIGNMENTS}, "routing": rows}
     prefix = routing_prefix(settings, run_key)
     csv_uri, json_uri = f"{prefix}/{ROUTING_CSV}", f"{prefix}/{ROUTING_JSON}"
+    if (kept := routing_to_keep(store, json_uri, rows)) is not None:
+        return {"routing_uri": json_uri, "csv_uri": csv_uri, "photos": kept["photos"], "counts": kept.get("counts"),
+                "kept": True}
     store.put_bytes(csv_uri, routing_csv(rows))
     store.put_bytes(json_uri, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
     return {"routing_uri": json_uri, "csv_uri": csv_uri, "photos": len(rows), "counts": document["counts"]}
@@ -102,9 +107,14 @@ def review_prefix(settings: Settings, run_key: str) -> str:
     return settings.s3_uri(settings.prefixes.review, run_key) + "/"
 
 
-def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]]) -> int:
+def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: list[Mapping[str, Any]]) -> int:
     """Copy each photo routed to human review into the review queue with a JSON note saying why; take out the
-    photos a re-run has since classified. Returns how many photos are queued."""
+    photos a re-run has since classified. Returns how many photos are queued.
+
+    An interval with no photos left (a re-run after they expired) leaves its queue alone: those copies go by
+    ``retention.review_days``, like the routing file it keeps (:mod:`include.workflows.routing_guard`)."""
+    if not rows:
+        return 0
     for_review = [row for row in rows if row["assignment"] == "human_review"]
     wanted = {settings.s3_uri(review_key(settings, run_key, row["courier_photo"])) for row in for_review}
     stale = [info.uri for info in store.list(review_prefix(settings, run_key))
