@@ -40,6 +40,9 @@ ENV_FILE_VARIABLE = "SCONES_ENV_FILE"
 NOT_SETTINGS: dict[str, str] = {
     ENV_FILE_VARIABLE: "the .env file the settings read (default: .env at the project root; empty: none)",
     "SCONES_AIRFLOW_IMAGE": "the Airflow image docker compose builds and runs",
+    "SCONES_ANALYZER_SHARD_BYTES": "the drift analyzer's shard size",
+    "SCONES_ANALYZER_WORKERS": "the drift analyzer's worker processes",
+    "SCONES_LOCAL_HOME": "marks each process of the local Airflow with its home, so `stop` finds them all",
     "SCONES_MESSAGE_PATH": "where the analyzer and evaluation programs write their completion message",
     "SCONES_METRICS_DIR": "where the drift analyzer writes its CloudWatch metrics",
     "SCONES_PRETRAINED_WEIGHTS": "the training program's pretrained ResNet-18 weights file",

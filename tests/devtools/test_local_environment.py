@@ -76,3 +76,11 @@ def test_env_exports_what_points_the_airflow_cli_at_the_local_instance_but_not_t
     assert exports["AIRFLOW_HOME"] == str(tmp_path / "home")
     assert exports["AIRFLOW__CORE__DAGS_FOLDER"].endswith("/dags")
     assert MARKER not in exports
+
+
+def test_the_environment_the_local_airflow_gives_its_processes_loads_as_settings(tmp_path):
+    from include.settings import load_settings
+
+    env = airflow_environment(tmp_path, 8080, {"SCONES_RUNTIME": "local"})
+    assert MARKER in env
+    assert load_settings(environ=env).runtime == "local"  # the marker and every SCONES_* variable are accepted
