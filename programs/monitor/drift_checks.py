@@ -189,7 +189,10 @@ def check_estimated_accuracy(
                                  input_drift=evaluation.input_drift)
     if estimate is None:
         return
+    # A model approved below the floor is judged against its own baseline: else every hour would fire.
     floor = config.min_estimated_accuracy
+    if estimate.baseline is not None and estimate.baseline < floor:
+        floor = round(estimate.baseline, 3)
     upper = min(1.0, estimate.value + Z_99_ONE_SIDED * estimate.standard_error)
     fired = (upper if robust else estimate.value) < floor
     evaluation.estimated_accuracy = {**estimate.as_dict(), "floor": floor, "upper_bound_99": upper}
@@ -197,10 +200,11 @@ def check_estimated_accuracy(
     evaluation.record(ESTIMATE_FEATURE, ESTIMATE_TEST, estimate.value, floor, rule, fired,
                       method=estimate.method, upper_bound_99=upper)
     if fired:
+        own_floor_note = "" if floor == config.min_estimated_accuracy else " (the baseline's own estimate)"
         baseline_text = "" if estimate.baseline is None else f", baseline {estimate.baseline:.3f}"
         evaluation.add(
             ESTIMATE_FEATURE,
             "baseline_drift_check",
-            f"Estimated accuracy: {estimate.value:.3f} is below the floor: {floor} "
+            f"Estimated accuracy: {estimate.value:.3f} is below the floor: {floor}{own_floor_note} "
             f"(label-free {estimate.method} estimate, 99% upper bound {upper:.3f}{baseline_text})",
         )

@@ -78,6 +78,15 @@ def test_an_unconfident_window_violates_the_estimated_accuracy_floor(tmp_path: P
     assert summary(output)["estimated_accuracy"]["value"] < 0.7
 
 
+def test_a_model_approved_below_the_floor_is_judged_against_its_own_baseline(tmp_path: Path) -> None:
+    unconfident = Profile(confidence=(0.5, 0.56), low_confidence_share=0.0)
+    source = write_capture(tmp_path / "validation", traffic(300, unconfident, seed=11))
+    run(tmp_path, "--mode", "baseline", "--dataset-source", str(source), "--output-path", str(tmp_path / "base"))
+    same = analyze(tmp_path / "same", tmp_path / "base", unconfident)
+    assert "estimated_accuracy" not in checks_by_feature(same, "baseline_drift_check")
+    assert summary(same)["estimated_accuracy"]["floor"] < 0.6
+
+
 def test_the_floor_comes_from_the_run(tmp_path: Path, baseline: Path) -> None:
     output = analyze(tmp_path, baseline, Profile(confidence=(0.55, 0.7), low_confidence_share=0.0), SMALL_WINDOW,
                      "--min-estimated-accuracy", "0.5")
