@@ -102,13 +102,14 @@ def review_prefix(settings: Settings, run_key: str) -> str:
     return settings.s3_uri(settings.prefixes.review, run_key) + "/"
 
 
-def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Copy each photo routed to human review into the review queue with a JSON note saying why; take out the
-    photos a re-run has since classified. Returns how many photos are queued."""
+def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]],
+                     *, prune: bool = True) -> int:
+    """Copy each photo routed to human review into the review queue with a JSON note saying why; with ``prune``,
+    take out the photos a re-run has since classified. Returns how many photos are queued."""
     for_review = [row for row in rows if row["assignment"] == "human_review"]
     wanted = {settings.s3_uri(review_key(settings, run_key, row["courier_photo"])) for row in for_review}
     stale = [info.uri for info in store.list(review_prefix(settings, run_key))
-             if info.uri.removesuffix(".json") not in wanted]
+             if info.uri.removesuffix(".json") not in wanted] if prune else []
 
     def queue(row: Mapping[str, Any]) -> None:
         target = settings.s3_uri(review_key(settings, run_key, row["courier_photo"]))
