@@ -17,6 +17,7 @@ from include.timeouts import JobKind, deployment_timeout, job_timeout
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
+    from airflow.triggers.base import BaseEventTrigger
 
     from include.registry import ModelRegistry
     from include.storage import ObjectStore
@@ -29,6 +30,7 @@ __all__ = [
     "model_registry",
     "object_links",
     "object_store",
+    "photo_arrival_trigger",
     "processing_job",
     "served_models",
     "state_machine_executions",
@@ -87,6 +89,12 @@ def state_machine_executions(*, task_id: str, executions: Any, **kwargs: Any) ->
     settings = get_settings()
     return current(settings).executions(settings).state_machine_executions(task_id=task_id, executions=executions,
                                                                            **kwargs)
+
+
+def photo_arrival_trigger(settings: Settings | None = None) -> BaseEventTrigger:
+    """The trigger that watches for photo arrivals (the SQS queue S3 notifies, or the local queue)."""
+    settings = settings or get_settings()
+    return current(settings).photo_events(settings).arrival_trigger()
 
 
 def served_models(settings: Settings | None = None) -> ServedModels:
