@@ -5,11 +5,12 @@ Runs whenever photos arrive: S3 notifies a queue of every photo created under `i
 AWS, a queue on disk locally), the triggerer's watcher on the `scones_photo_arrivals` asset turns its
 messages into asset events, and each run takes the messages that arrived since the last one as one small
 batch. `plan_arrivals` reads them by name (S3's test event, URL-encoded keys, duplicates, keys outside the
-prefix, photos already gone; unreadable messages go to `events/dead-letter/` with the reason) and plans the
-photos not yet routed; `classify_photos` runs them through the same state machine as the hourly run;
-`route_arrivals` writes each photo's routing record (`routed/<hour>/<photo>.json`) and queues the unsure
-ones for review. The hourly `scones_inference` run is the backstop: it classifies what this run missed and
-lists every photo of its hour in the routing file, each routed once.
+prefix, photos already gone; unreadable messages go to `events/dead-letter/` with the reason), plans the
+photos not yet routed and acknowledges the messages; `classify_photos` runs them through the same state
+machine as the hourly run; `route_arrivals` writes each photo's routing record
+(`routed/<hour>/<photo>.json`) and queues the unsure ones for review. The hourly `scones_inference` run is
+the backstop: it classifies what this run missed and lists every photo of its hour in the routing file,
+each routed once.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ photo_arrivals = Asset(
 def scones_photo_arrivals():
     @task
     def plan_arrivals(**context) -> list[dict]:
-        return inference.plan_arrivals(settings, runtime.object_store(settings), run_key=arrival_run_key(context),
-                                       messages=message_batches(triggering_events(context)))
+        messages = message_batches(triggering_events(context))
+        executions = inference.plan_arrivals(settings, runtime.object_store(settings),
+                                             run_key=arrival_run_key(context), messages=messages)
+        runtime.acknowledge_arrivals(messages, settings)
+        return executions
 
     @task
     def route_arrivals(executions: list[dict], outcomes: list[dict], **context) -> dict:

@@ -44,6 +44,7 @@ NOT_SETTINGS: dict[str, str] = {
     "SCONES_METRICS_DIR": "where the drift analyzer writes its CloudWatch metrics",
     "SCONES_PRETRAINED_WEIGHTS": "the training program's pretrained ResNet-18 weights file",
     "SCONES_PY312": "the Python 3.12 the tests import the MWAA bundle with",
+    "SCONES_LOCAL_HOME": "the marker of the local environment's processes (devtools/processes.py)",
 }
 """``SCONES_*`` variables that are not settings, each with what reads it."""
 
@@ -235,6 +236,7 @@ class Events(_Section):
     max_messages: int = Field(ge=1, le=10)
     batches: int = Field(ge=1, le=100)
     poll_seconds: float = Field(gt=0, le=60)
+    visibility_seconds: float = Field(gt=0, le=43200)
 
 
 class Monitor(_Section):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from include.storage import ObjectStore
 
 __all__ = [
+    "acknowledge_arrivals",
     "alerts",
     "current",
     "endpoint_deployment",
@@ -95,6 +96,13 @@ def photo_arrival_trigger(settings: Settings | None = None) -> BaseEventTrigger:
     """The trigger that watches for photo arrivals (the SQS queue S3 notifies, or the local queue)."""
     settings = settings or get_settings()
     return current(settings).photo_events(settings).arrival_trigger()
+
+
+def acknowledge_arrivals(messages: list[dict], settings: Settings | None = None) -> int:
+    """Tell the arrival queue that a run has read ``messages`` (locally they are deleted then; SQS's trigger
+    deleted them on reception)."""
+    settings = settings or get_settings()
+    return current(settings).photo_events(settings).acknowledge(messages)
 
 
 def served_models(settings: Settings | None = None) -> ServedModels:

@@ -132,6 +132,10 @@ class PhotoEvents(Protocol):
 
     def arrival_trigger(self) -> BaseEventTrigger: ...
 
+    def acknowledge(self, messages: list[dict]) -> int:
+        """The run has read these messages (their information is stored): the queue may forget them."""
+        ...
+
 
 @runtime_checkable
 class IntervalAnalysis(Protocol):

@@ -4,7 +4,6 @@ handed on in the SQS trigger's event shape; a message is delivered again after a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import json
 
@@ -36,15 +35,11 @@ def notifying(settings) -> LocalQueue:
 
 
 def trigger_events(trigger: LocalQueueTrigger, count: int, timeout: float = 10) -> list[dict]:
-    """The payloads of the trigger's first ``count`` events, then a moment more for it to delete their messages
-    (as the triggerer lets it run on after each event)."""
+    """The payloads of the trigger's first ``count`` events."""
     async def take() -> list[dict]:
         events = trigger.run()
         try:
-            payloads = [(await asyncio.wait_for(anext(events), timeout)).payload for _ in range(count)]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(anext(events), 0.3)
-            return payloads
+            return [(await asyncio.wait_for(anext(events), timeout)).payload for _ in range(count)]
         finally:
             await events.aclose()
 
@@ -90,19 +85,35 @@ def test_photos_uploaded_through_the_local_s3_endpoint_notify_the_queue(settings
     assert parse_messages(settings, messages).photos == [f"{HOUR}/bike+1.png"]
 
 
-def test_the_trigger_fires_with_the_messages_in_the_sqs_triggers_shape_and_deletes_them(settings, store):
+def test_the_trigger_fires_with_the_messages_in_the_sqs_triggers_shape_until_a_run_acknowledges_them(
+        settings, store):
     store.put_bytes(settings.s3_uri(HOUR, "stored-before.png"), b"\x89PNG")  # no notification configured yet
     trigger = runtime.photo_arrival_trigger(settings)
     (configured,) = trigger_events(trigger, 1)
     assert configured["status"] == "success"
     assert parse_messages(settings, configured["message_batch"]).test_events == 1
+    assert runtime.acknowledge_arrivals(configured["message_batch"], settings) == 1
     for index in range(23):
         store.put_bytes(settings.s3_uri(HOUR, f"bike-{index:02d}.png"), b"\x89PNG")
     first, rest = trigger_events(LocalQueueTrigger(**{**trigger.serialize()[1], "max_messages": 10, "batches": 2}), 2)
     assert (len(first["message_batch"]), len(rest["message_batch"])) == (20, 3)
     photos = parse_messages(settings, first["message_batch"] + rest["message_batch"]).photos
     assert photos == [f"{HOUR}/bike-{index:02d}.png" for index in range(23)]
-    assert LocalQueue(settings.data_root, QUEUE).depth() == 0 and not LocalQueue(settings.data_root, QUEUE).redeliver()
+    queue = LocalQueue(settings.data_root, QUEUE)
+    assert (queue.depth(), queue.in_flight()) == (0, 23)
+    acknowledged = runtime.acknowledge_arrivals(first["message_batch"] + rest["message_batch"], settings)
+    assert acknowledged == 23 and (queue.depth(), queue.in_flight()) == (0, 0)
+
+
+def test_a_message_no_run_acknowledged_is_delivered_again_after_the_visibility_timeout(settings, store, notifying):
+    (test_event,) = notifying.receive()
+    notifying.delete(test_event["ReceiptHandle"])
+    store.put_bytes(settings.s3_uri(HOUR, "bike-1.png"), b"\x89PNG")
+    trigger = LocalQueueTrigger(**{**runtime.photo_arrival_trigger(settings).serialize()[1],
+                                   "visibility_seconds": 0.5, "poll_seconds": 0.1})
+    first, again = trigger_events(trigger, 2)
+    assert [m["MessageId"] for m in first["message_batch"]] == [m["MessageId"] for m in again["message_batch"]]
+    assert parse_messages(settings, again["message_batch"]).photos == [f"{HOUR}/bike-1.png"]
 
 
 def test_a_message_received_but_not_deleted_is_delivered_again_after_a_restart(settings, store, notifying):

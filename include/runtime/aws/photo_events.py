@@ -33,3 +33,7 @@ class SqsPhotoEvents:
                                 region_name=self.settings.region, max_messages=events.max_messages,
                                 num_batches=events.batches, wait_time_seconds=events.wait_seconds,
                                 waiter_delay=events.poll_seconds, delete_message_on_reception=True)
+
+    def acknowledge(self, messages: list[dict]) -> int:
+        """Nothing to do: the SQS trigger deleted the messages when it received them."""
+        return 0

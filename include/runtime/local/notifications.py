@@ -8,7 +8,7 @@ to SQS (the key URL-encoded), to the queue ``DATA_ROOT/.work/queues/<name>/``.
 
 A queue is a folder of message files, oldest first. :meth:`LocalQueue.receive` moves a message into
 ``inflight/`` (an atomic rename: two consumers never get the same one) and :meth:`LocalQueue.delete` removes
-it; :meth:`LocalQueue.redeliver` returns the in-flight messages a consumer never deleted, as SQS does when a
+it; :meth:`LocalQueue.redeliver` returns the in-flight messages nobody deleted in time, as SQS does when a
 message's visibility timeout ends — so a message can be delivered twice, never lost.
 
 Standard library only: the triggerer imports this.
@@ -148,6 +148,7 @@ class LocalQueue:
                 break
             try:
                 os.rename(self.ready / name, self.inflight / name)
+                os.utime(self.inflight / name)  # when it was received: redeliver() counts its visibility from here
             except FileNotFoundError:
                 continue  # another consumer took it
             try:
@@ -160,14 +161,30 @@ class LocalQueue:
     def delete(self, receipt_handle: str) -> None:
         (self.inflight / Path(receipt_handle).name).unlink(missing_ok=True)
 
-    def redeliver(self) -> int:
-        """Make every in-flight message visible again (its consumer stopped before deleting it)."""
-        if not self.inflight.is_dir():
+    def redeliver(self, older_than: float = 0.0) -> int:
+        """Make the in-flight messages received more than ``older_than`` seconds ago visible again (their
+        consumer never deleted them), as SQS does when a message's visibility timeout ends."""
+        try:
+            names = [name for name in os.listdir(self.inflight) if name.endswith(".json")]
+        except FileNotFoundError:
             return 0
-        names = [name for name in os.listdir(self.inflight) if name.endswith(".json")]
+        cutoff = time.time() - older_than
+        moved = 0
         for name in names:
-            os.replace(self.inflight / name, self.ready / name)
-        return len(names)
+            try:
+                if older_than and (self.inflight / name).stat().st_mtime > cutoff:
+                    continue
+                os.replace(self.inflight / name, self.ready / name)
+                moved += 1
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+        return moved
+
+    def in_flight(self) -> int:
+        try:
+            return sum(1 for name in os.listdir(self.inflight) if name.endswith(".json"))
+        except FileNotFoundError:
+            return 0
 
     def depth(self) -> int:
         try:
