@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from include.review import label_photo
 from include.runtime.local.store import LocalObjectStore
 from include.workflows.inference import (
     list_interval_photos,
@@ -148,3 +149,11 @@ def test_the_conditional_write_lets_one_claim_win(settings, store):
                for a, by in (("nearby", "one"), ("distant", "two"))]
     assert [created for created, _ in results] == [True, False]
     assert Counter(r["routed_by"] for _, r in results) == {"one": 2}
+
+
+def test_a_label_given_to_a_photo_the_arrival_run_queued_survives_the_hourly_run(settings, store):
+    (key,) = put_photos(settings, store, ["blurry-1.png"])
+    run_arrivals(settings, store, [key], StandInHandlers())
+    label_photo(settings, store, f"review/{RUN_KEY}/2026/03/01/10/blurry-1.png", "bicycle", reviewer="alice")
+    run_interval(settings, store, StandInHandlers())
+    assert "blurry-1.png.label.json" in review_queue(settings, store)

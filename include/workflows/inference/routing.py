@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from include.review import RECORD_SUFFIX
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, relative_key
 from include.workflows.inference.results import PhotoAttempt
@@ -105,11 +106,12 @@ def review_prefix(settings: Settings, run_key: str) -> str:
 def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]],
                      *, prune: bool = True) -> int:
     """Copy each photo routed to human review into the review queue with a JSON note saying why; with ``prune``,
-    take out the photos a re-run has since classified. Returns how many photos are queued."""
+    take out the photos a re-run has since classified (a reviewer's ``<photo>.label.json`` record always stays).
+    Returns how many photos are queued."""
     for_review = [row for row in rows if row["assignment"] == "human_review"]
     wanted = {settings.s3_uri(review_key(settings, run_key, row["courier_photo"])) for row in for_review}
     stale = [info.uri for info in store.list(review_prefix(settings, run_key))
-             if info.uri.removesuffix(".json") not in wanted] if prune else []
+             if not info.uri.endswith(RECORD_SUFFIX) and info.uri.removesuffix(".json") not in wanted] if prune else []
 
     def queue(row: Mapping[str, Any]) -> None:
         target = settings.s3_uri(review_key(settings, run_key, row["courier_photo"]))
