@@ -74,8 +74,9 @@ def test_photos_written_to_the_store_notify_the_queue_and_other_keys_do_not(sett
 def test_photos_uploaded_through_the_local_s3_endpoint_notify_the_queue(settings, notifying):
     server, thread, url = start_s3_server(settings.data_root)
     try:
-        client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
-                              aws_secret_access_key="testing", config=Config(s3={"addressing_style": "path"}))
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                        region_name="us-east-1")  # its own session: boto3's default one stays unset
+        client = session.client("s3", endpoint_url=url, config=Config(s3={"addressing_style": "path"}))
         client.put_object(Bucket=settings.bucket, Key=f"{HOUR}/bike+1.png", Body=b"\x89PNG")
     finally:
         stop_s3_server(server, thread)
