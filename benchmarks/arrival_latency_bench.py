@@ -166,9 +166,11 @@ def main() -> int:
             redelivered = sum(line.count("are delivered again") for line in
                               airflow.component_log("triggerer").read_text(errors="replace").splitlines())
         finally:
-            watch.stop()
-            airflow.stop()
-            stop_server(settings.data_root / ".work" / "model-server")
+            try:
+                watch.stop()
+                airflow.stop()
+            finally:
+                stop_server(settings.data_root / ".work" / "model-server")
         for figures in results:
             print(json.dumps({**figures, "redelivery_notices_whole_run": redelivered}))
     return 0
