@@ -8,7 +8,9 @@ execution per photo (serialize → classify → filter, `inference.max_concurren
 results go to S3; `write_routing` reads them and writes `routing/<run key>/routing.json` and `.csv`:
 bicycle → nearby orders, motorcycle → distant orders, unsure or unreadable → human review. Photos for
 review are copied to `review/<run key>/` with a note; `scones label PHOTO CLASS` files them for
-training. Three task instances per interval, whatever the photo count. Re-running an interval reuses
+training. Three task instances per interval, whatever the photo count. Photos that
+`scones_photo_arrivals` already routed (they have a routing record) are not classified again; the routing
+file lists them as their record says. Re-running an interval reuses
 what succeeded and classifies again, in new executions, the photos that failed.
 A run still unfinished `inference.deadline_minutes` after it was queued sends an alert (a
 Deadline Alert).
@@ -50,8 +52,11 @@ def scones_inference():
 
     @task
     def write_routing(executions: list[dict], outcomes: list[dict], **context) -> dict:
-        return inference.publish_routing(settings, runtime.object_store(settings), run_key=interval_run_key(context),
-                                         executions=executions, outcomes=outcomes)
+        store = runtime.object_store(settings)
+        start, end = data_interval(context)
+        return inference.publish_routing(settings, store, run_key=interval_run_key(context), executions=executions,
+                                         outcomes=outcomes,
+                                         photo_keys=inference.list_interval_photos(settings, store, start, end))
 
     executions = plan_executions()
     classify_photos = runtime.state_machine_executions(task_id="classify_photos", executions=executions)

@@ -85,6 +85,8 @@ class Prefixes(_Section):
     not_a_vehicle: str
     inference: str
     health: str
+    routed: str
+    dead_letter: str
 
     @field_validator("*")
     @classmethod
@@ -252,6 +254,16 @@ class Inference(_Section):
     deadline_minutes: int = Field(ge=0)
 
 
+class Events(_Section):
+    enabled: bool
+    queue_url: str = Field(pattern=r"^https?://[^\s/]+/\d{12}/[A-Za-z0-9_-]{1,80}$")
+    wait_seconds: int = Field(ge=0, le=20)
+    max_messages: int = Field(ge=1, le=10)
+    batches: int = Field(ge=1, le=100)
+    poll_seconds: float = Field(gt=0, le=60)
+    visibility_seconds: float = Field(gt=0, le=43200)
+
+
 class Monitor(_Section):
     schedule: Schedule
     use_model_monitor: bool
@@ -349,6 +361,7 @@ class Settings(BaseSettings):
     health: Health
     deploy: Deploy
     inference: Inference
+    events: Events
     monitor: Monitor
     dags: Dags
     mwaa: Mwaa

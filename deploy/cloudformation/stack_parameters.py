@@ -31,7 +31,7 @@ from include.settings import PROJECT_ROOT, Settings, SettingsError, env_name, ge
 
 STACK_PROVIDED_SETTINGS = (
     "runtime", "bucket", "region", "sagemaker_role_arn", "alerts_topic_arn", "inference.state_machine_arn",
-    "images.monitor_uri",
+    "images.monitor_uri", "events.queue_url",
 )
 """Settings whose values the stack decides, carried by its ``SconesEnvironment`` output."""
 DEFAULT_OUT = PROJECT_ROOT / "build" / "cloudformation"

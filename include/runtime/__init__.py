@@ -25,11 +25,13 @@ from include.timeouts import JobKind, deployment_timeout, job_timeout
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
+    from airflow.triggers.base import BaseEventTrigger
 
     from include.registry import ModelRegistry
     from include.storage import ObjectStore
 
 __all__ = [
+    "acknowledge_arrivals",
     "alerts",
     "current",
     "endpoint_deployment",
@@ -37,6 +39,7 @@ __all__ = [
     "model_registry",
     "object_links",
     "object_store",
+    "photo_arrival_trigger",
     "processing_job",
     "retention",
     "served_models",
@@ -96,6 +99,19 @@ def state_machine_executions(*, task_id: str, executions: Any, **kwargs: Any) ->
     settings = get_settings()
     return current(settings).executions(settings).state_machine_executions(task_id=task_id, executions=executions,
                                                                            **kwargs)
+
+
+def photo_arrival_trigger(settings: Settings | None = None) -> BaseEventTrigger:
+    """The trigger that watches for photo arrivals (the SQS queue S3 notifies, or the local queue)."""
+    settings = settings or get_settings()
+    return current(settings).photo_events(settings).arrival_trigger()
+
+
+def acknowledge_arrivals(messages: list[dict], settings: Settings | None = None) -> int:
+    """Tell the arrival queue that a run has read ``messages`` (locally they are deleted then; SQS's trigger
+    deleted them on reception)."""
+    settings = settings or get_settings()
+    return current(settings).photo_events(settings).acknowledge(messages)
 
 
 def served_models(settings: Settings | None = None) -> ServedModels:

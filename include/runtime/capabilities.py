@@ -18,6 +18,7 @@ from include.storage import ObjectStore
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
+    from airflow.triggers.base import BaseEventTrigger
 
 MODEL_MONITOR = "model_monitor"
 ANALYZER_JOB = "analyzer_job"
@@ -125,6 +126,18 @@ class StateMachineExecutions(Protocol):
 
 
 @runtime_checkable
+class PhotoEvents(Protocol):
+    """Where photo arrivals come from: the trigger the arrival asset's watcher runs in the triggerer. It fires with
+    ``{"status": "success", "message_batch": [...]}``, queue messages whose ``Body`` is an S3 event notification."""
+
+    def arrival_trigger(self) -> BaseEventTrigger: ...
+
+    def acknowledge(self, messages: list[dict]) -> int:
+        """The run has read these messages (their information is stored): the queue may forget them."""
+        ...
+
+
+@runtime_checkable
 class IntervalAnalysis(Protocol):
     """How an interval's captured traffic gets analysed: a Model Monitor schedule's execution, or the analyzer
     as a Processing job (built above the seam and run through :class:`JobOperators`)."""
@@ -199,6 +212,7 @@ class Runtime:
     endpoints: Callable[[Settings], EndpointDeployment]
     served_models: Callable[[Settings], ServedModels]
     executions: Callable[[Settings], StateMachineExecutions]
+    photo_events: Callable[[Settings], PhotoEvents]
     interval_analysis: Callable[[Settings], IntervalAnalysis]
     registry: Callable[[Settings], ModelRegistry]
     object_store: Callable[[Settings], ObjectStore]

@@ -22,6 +22,7 @@ from include.runtime.capabilities import (
     IntervalAnalysis,
     JobOperators,
     ObjectLinks,
+    PhotoEvents,
     Retention,
     Runtime,
     ServedModels,
@@ -41,6 +42,7 @@ CAPABILITIES = {
     "endpoints": EndpointDeployment,
     "served_models": ServedModels,
     "executions": StateMachineExecutions,
+    "photo_events": PhotoEvents,
     "interval_analysis": IntervalAnalysis,
     "registry": ModelRegistry,
     "object_store": ObjectStore,
@@ -123,6 +125,6 @@ def test_each_runtime_fills_every_capability(name, settings):
 def test_the_aws_runtime_mirrors_the_local_one_capability_for_capability():
     modules = {name: {p.stem for p in (SEAM / name).glob("*.py")} for name in ("aws", "local")}
     capability_modules = {"jobs", "serving", "interval_analysis", "registry", "store", "object_links", "alerts",
-                          "teardown", "retention"}
+                          "teardown", "retention", "photo_events"}
     assert capability_modules <= modules["aws"] and capability_modules <= modules["local"]
     assert modules["aws"] - {"__init__"} == capability_modules, "the aws runtime holds capabilities only"

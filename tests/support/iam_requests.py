@@ -257,6 +257,28 @@ def _autoscaling_call(account: Account, operation: str, params: dict[str, Any], 
     return requests
 
 
+SQS_ACTIONS = {"ReceiveMessage": "sqs:ReceiveMessage", "DeleteMessage": "sqs:DeleteMessage",
+               "DeleteMessageBatch": "sqs:DeleteMessage", "ChangeMessageVisibility": "sqs:ChangeMessageVisibility",
+               "ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+               "GetQueueAttributes": "sqs:GetQueueAttributes", "GetQueueUrl": "sqs:GetQueueUrl"}
+"""SQS operations and the IAM action each needs (a batch call needs its single call's action)."""
+
+
+def sqs_call(account: Account, operation: str, params: dict[str, Any], origin: str) -> list[Request]:
+    """One SQS call on a queue named by its URL (``https://sqs.<region>.amazonaws.com/<account>/<name>``), plus the
+    key use a receive from the stack's encrypted arrival queue needs."""
+    if "QueueUrl" in params:
+        owner, name = params["QueueUrl"].rstrip("/").rsplit("/", 2)[-2:]
+    else:
+        owner, name = params.get("QueueOwnerAWSAccountId", account.account), params["QueueName"]
+    queue = f"arn:{account.partition}:sqs:{account.region}:{owner}:{name}"
+    requests = [_request(SQS_ACTIONS[operation], queue, origin)]
+    if operation == "ReceiveMessage" and queue == account.stack.arn("PhotoArrivalsQueue"):
+        requests.append(_request("kms:Decrypt", account.data_key, f"{origin}, encrypted queue",
+                                 context=_via(account, "sqs")))
+    return requests
+
+
 def _other_call(account: Account, service: str, operation: str, params: dict[str, Any],
                 origin: str) -> list[Request]:
     if service == "application-autoscaling":
@@ -282,6 +304,8 @@ def _other_call(account: Account, service: str, operation: str, params: dict[str
         return [_request(f"logs:{operation}", f"{group}:log-stream:{stream}" if stream else group, origin)]
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # needs no permission
+    if service == "sqs" and operation in SQS_ACTIONS:
+        return sqs_call(account, operation, params, origin)
     raise UnmappedCallError(f"{service} {operation}: add how IAM authorizes it to tests/support/iam_requests.py")
 
 

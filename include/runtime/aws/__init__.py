@@ -10,6 +10,7 @@ RUNTIME = Runtime(
     endpoints=lazy("include.runtime.aws.serving:AwsEndpoints"),
     served_models=lazy("include.runtime.aws.serving:SageMakerServedModels"),
     executions=lazy("include.runtime.aws.serving:AwsExecutions"),
+    photo_events=lazy("include.runtime.aws.photo_events:SqsPhotoEvents"),
     interval_analysis=lazy("include.runtime.aws.interval_analysis:ModelMonitorAnalysis"),
     registry=lazy("include.runtime.aws.registry:SageMakerModelRegistry"),
     object_store=lazy("include.runtime.aws.store:s3_object_store"),

@@ -14,6 +14,7 @@ RUNTIME = Runtime(
     endpoints=lazy("include.runtime.local.serving:LocalEndpoints"),
     served_models=lazy("include.runtime.local.serving:LocalServedModels"),
     executions=lazy("include.runtime.local.serving:LocalExecutions"),
+    photo_events=lazy("include.runtime.local.photo_events:LocalPhotoEvents"),
     interval_analysis=lazy("include.runtime.local.interval_analysis:LocalIntervalAnalysis"),
     registry=lazy("include.runtime.local.registry:LocalModelRegistry"),
     object_store=lazy("include.runtime.local.store:local_object_store"),

@@ -27,6 +27,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+from include.runtime.local.notifications import notify
+
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 TEMP_PREFIX = ".tmp-"
 MAX_KEYS_LIMIT = 1000
@@ -189,12 +191,14 @@ class S3RequestHandler(BaseHTTPRequestHandler):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
             raise
+        notify(self.server.data_root, bucket, key, size=len(body), etag=_etag(body).strip('"'))
         self._send(HTTPStatus.OK, b"", {"ETag": _etag(body)})
 
     def _delete_object(self, bucket: str, key: str) -> None:
         path = object_path(self.server.data_root, bucket, key)
         if path.is_file():
             path.unlink()
+            notify(self.server.data_root, bucket, key, event_name="ObjectRemoved:Delete")
         self._send(HTTPStatus.NO_CONTENT, b"", {})
 
     def _list_objects(self, bucket: str, query: dict[str, str]) -> None:

@@ -7,11 +7,12 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from include.runtime.local.notifications import notify, queue_configurations
 from include.settings import Settings
 from include.storage import DataRootEscapeError, ObjectInfo, ObjectNotFoundError, S3Uri, inside
 
@@ -51,6 +52,14 @@ class LocalObjectStore:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
+        self._notify_created(uri, lambda: data)
+
+    def _notify_created(self, uri: str, read: Callable[[], bytes]) -> None:
+        """Send the bucket's event notifications for a new object, as S3 does (nothing when none is configured)."""
+        parsed = S3Uri.parse(uri)
+        if queue_configurations(self.root, parsed.bucket):
+            data = read()
+            notify(self.root, parsed.bucket, parsed.key, size=len(data), etag=_etag(data))
 
     def exists(self, uri: str) -> bool:
         return self.path_for(uri).is_file()
@@ -74,7 +83,10 @@ class LocalObjectStore:
 
     def delete(self, uri: str) -> None:
         path = self.path_for(uri)
-        path.unlink(missing_ok=True)
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            parsed = S3Uri.parse(uri)
+            notify(self.root, parsed.bucket, parsed.key, event_name="ObjectRemoved:Delete")
         bucket_root = self.path_for(f"s3://{S3Uri.parse(uri).bucket}/")
         for parent in path.parents:
             if parent == bucket_root or bucket_root not in parent.parents:
@@ -117,6 +129,7 @@ class LocalObjectStore:
             return False
         finally:
             os.unlink(tmp)
+        self._notify_created(uri, lambda: data)
         return True
 
     def get_with_version(self, uri: str) -> tuple[bytes, str]:
@@ -129,6 +142,7 @@ class LocalObjectStore:
             if not path.is_file() or _etag(path.read_bytes()) != version.strip('"'):
                 return False
             os.replace(self._write_aside(path, data), path)
+        self._notify_created(uri, lambda: data)
         return True
 
     def upload_file(self, path: Path, uri: str) -> None:
@@ -138,6 +152,7 @@ class LocalObjectStore:
         os.close(fd)
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)
+        self._notify_created(uri, target.read_bytes)
 
 
 def _etag(data: bytes) -> str:

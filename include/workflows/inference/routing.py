@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from include.review import RECORD_SUFFIX
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, relative_key
 from include.workflows.inference.results import PhotoAttempt
@@ -107,18 +108,21 @@ def review_prefix(settings: Settings, run_key: str) -> str:
     return settings.s3_uri(settings.prefixes.review, run_key) + "/"
 
 
-def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: list[Mapping[str, Any]]) -> int:
-    """Copy each photo routed to human review into the review queue with a JSON note saying why; take out the
-    photos a re-run has since classified. Returns how many photos are queued.
+def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]],
+                     *, prune: bool = True) -> int:
+    """Copy each photo routed to human review into the review queue with a JSON note saying why; with ``prune``,
+    take out the photos a re-run has since classified (a reviewer's ``<photo>.label.json`` record always stays).
+    Returns how many photos are queued.
 
     An interval with no photos left (a re-run after they expired) leaves its queue alone: those copies go by
     ``retention.review_days``, like the routing file it keeps (:mod:`include.workflows.routing_guard`)."""
+    rows = list(rows)
     if not rows:
         return 0
     for_review = [row for row in rows if row["assignment"] == "human_review"]
     wanted = {settings.s3_uri(review_key(settings, run_key, row["courier_photo"])) for row in for_review}
     stale = [info.uri for info in store.list(review_prefix(settings, run_key))
-             if info.uri.removesuffix(".json") not in wanted]
+             if not info.uri.endswith(RECORD_SUFFIX) and info.uri.removesuffix(".json") not in wanted] if prune else []
 
     def queue(row: Mapping[str, Any]) -> None:
         target = settings.s3_uri(review_key(settings, run_key, row["courier_photo"]))
