@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 TERMINAL_RUN_STATES = {"success", "failed"}
+SQLITE_LOCKED_ATTEMPTS = 5
 
 
 class AirflowApiError(RuntimeError):
@@ -27,15 +28,23 @@ class AirflowRestClient:
     url: str
 
     def request(self, method: str, path: str, body: dict | None = None) -> Any:
+        """One call; a 503 for a locked SQLite database (Airflow refuses a backfill then) is tried again, a few
+        times, since nothing was written."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=60) as response:
-                payload = response.read()
-        except urllib.error.HTTPError as exc:
-            raise AirflowApiError(f"{method} {path} -> {exc.code}: {exc.read().decode(errors='replace')}") from exc
-        return json.loads(payload) if payload else None
+        for attempt in range(1, SQLITE_LOCKED_ATTEMPTS + 1):
+            req = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=60) as response:
+                    payload = response.read()
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode(errors="replace")
+                if exc.code == 503 and "Database is locked" in detail and attempt < SQLITE_LOCKED_ATTEMPTS:
+                    time.sleep(attempt)
+                    continue
+                raise AirflowApiError(f"{method} {path} -> {exc.code}: {detail}") from exc
+            return json.loads(payload) if payload else None
+        raise AssertionError("unreachable")
 
     def get(self, path: str) -> Any:
         return self.request("GET", path)
