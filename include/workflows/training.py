@@ -127,7 +127,7 @@ def register(settings: Settings, store: ObjectStore, registry: ModelRegistry, *,
         settings, run_key=run_key, model_data_url=model_url, evaluation_uri=evaluation_uri,
         metrics=evaluation["metrics"], dataset_manifest_sha256=manifest_sha256(store, partition),
         trained_from=trained_from.as_metadata(), hyperparameters=hyperparameters,
-        training_job_name=training_job_name,
+        training_job_name=training_job_name, weights_sha256=(evaluation.get("model") or {}).get("weights_sha256"),
     )
     record = registry.register(request)
     return {
