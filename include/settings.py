@@ -134,6 +134,9 @@ class Training(_Section):
     patience: int = Field(ge=1)
     seed: int
     backbone: Literal["scratch", "pretrained-resnet18"]
+    threads: int = Field(ge=0)
+    warm_start: bool
+    new_data_share: float = Field(ge=0, lt=1)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The training program's hyperparameters, named as it reads them."""
@@ -141,6 +144,7 @@ class Training(_Section):
             "epochs": self.epochs, "batch-size": self.batch_size, "learning-rate": self.learning_rate,
             "weight-decay": self.weight_decay, "dropout": self.dropout, "width": self.width,
             "augment": self.augment, "patience": self.patience, "seed": self.seed, "backbone": self.backbone,
+            "threads": self.threads, "new-data-share": self.new_data_share,
         }
 
 

@@ -16,7 +16,13 @@ class HyperparameterError(ValueError):
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """Every training knob, with defaults that train the scratch CNN in minutes on a CPU."""
+    """Every training knob, with defaults that train the scratch CNN in minutes on a CPU.
+
+    ``threads``: torch's intra-op threads (0: the CPUs the job may use); the same data, code,
+    hyperparameters, seed and thread count give the same weights. ``new_data_share``: when the job
+    starts from the serving model (its ``warmstart`` channel), the share of each epoch's draws that
+    are images that model never trained on (0: every image equally often).
+    """
 
     epochs: int = 15
     batch_size: int = 64
@@ -29,6 +35,8 @@ class Hyperparameters:
     seed: int = 42
     backbone: str = "scratch"
     pretrained_weights: str = ""
+    threads: int = 0
+    new_data_share: float = 0.5
 
     def as_dict(self) -> dict[str, Any]:
         """The values keyed by their SageMaker names (dashes)."""
@@ -132,3 +140,7 @@ def validate(hyperparameters: Hyperparameters) -> None:
             raise HyperparameterError(f"hyperparameter '{name.replace('_', '-')}' must be positive")
     if not 0.0 <= hyperparameters.dropout < 1.0:
         raise HyperparameterError("hyperparameter 'dropout' must be in [0, 1)")
+    if hyperparameters.threads < 0:
+        raise HyperparameterError("hyperparameter 'threads' must be 0 (the job's CPUs) or a positive count")
+    if not 0.0 <= hyperparameters.new_data_share < 1.0:
+        raise HyperparameterError("hyperparameter 'new-data-share' must be in [0, 1)")

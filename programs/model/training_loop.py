@@ -39,11 +39,16 @@ def train_one_epoch(
     batch_size: int,
     augment: bool,
     normalisation: dict[str, list[float]],
+    draw_weights: torch.Tensor | None = None,
 ) -> PassResult:
-    """Shuffle, optionally augment, and take one optimiser step per batch."""
+    """Shuffle (or, with ``draw_weights``, draw as many images in proportion to them), optionally augment, and
+    take one optimiser step per batch."""
     started = time.perf_counter()
     network.train()
-    order = torch.randperm(len(labels), generator=generator)
+    if draw_weights is None:
+        order = torch.randperm(len(labels), generator=generator)
+    else:
+        order = torch.multinomial(draw_weights, len(labels), replacement=True, generator=generator)
     total_loss, correct, seen = 0.0, 0, 0
     for start in batch_starts(len(order), batch_size):
         index = order[start : start + batch_size]
