@@ -137,6 +137,7 @@ class Training(_Section):
     threads: int = Field(ge=0)
     warm_start: bool
     new_data_share: float = Field(ge=0, lt=1)
+    low_light: float = Field(ge=0, le=1)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The training program's hyperparameters, named as it reads them."""
@@ -144,7 +145,7 @@ class Training(_Section):
             "epochs": self.epochs, "batch-size": self.batch_size, "learning-rate": self.learning_rate,
             "weight-decay": self.weight_decay, "dropout": self.dropout, "width": self.width,
             "augment": self.augment, "patience": self.patience, "seed": self.seed, "backbone": self.backbone,
-            "threads": self.threads, "new-data-share": self.new_data_share,
+            "threads": self.threads, "new-data-share": self.new_data_share, "low-light": self.low_light,
         }
 
 

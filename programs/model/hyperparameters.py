@@ -21,7 +21,9 @@ class Hyperparameters:
     ``threads``: torch's intra-op threads (0: the CPUs the job may use); the same data, code,
     hyperparameters, seed and thread count give the same weights. ``new_data_share``: when the job
     starts from the serving model (its ``warmstart`` channel), the share of each epoch's draws that
-    are images that model never trained on (0: every image equally often).
+    are images that model never trained on (0: every image equally often). ``low_light``: with
+    ``augment``, the share of training images shown darkened, low in contrast, colour-cast and noisy
+    (photometric augmentation against poor light; 0: off).
     """
 
     epochs: int = 15
@@ -37,6 +39,7 @@ class Hyperparameters:
     pretrained_weights: str = ""
     threads: int = 0
     new_data_share: float = 0.5
+    low_light: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The values keyed by their SageMaker names (dashes)."""
@@ -144,3 +147,5 @@ def validate(hyperparameters: Hyperparameters) -> None:
         raise HyperparameterError("hyperparameter 'threads' must be 0 (the job's CPUs) or a positive count")
     if not 0.0 <= hyperparameters.new_data_share < 1.0:
         raise HyperparameterError("hyperparameter 'new-data-share' must be in [0, 1)")
+    if not 0.0 <= hyperparameters.low_light <= 1.0:
+        raise HyperparameterError("hyperparameter 'low-light' must be in [0, 1]")

@@ -296,6 +296,7 @@ def run_training(
         train = train_one_epoch(
             trainer.network, *train_data, trainer.optimizer, trainer.generator,
             hyperparameters.batch_size, hyperparameters.augment, normalisation, draw_weights,
+            hyperparameters.low_light,
         )  # fmt: skip
         batch = max(256, hyperparameters.batch_size)
         validation = evaluate_pass(trainer.network, *validation_data, batch, normalisation)

@@ -40,9 +40,10 @@ def train_one_epoch(
     augment: bool,
     normalisation: dict[str, list[float]],
     draw_weights: torch.Tensor | None = None,
+    low_light: float = 0.0,
 ) -> PassResult:
-    """Shuffle (or, with ``draw_weights``, draw as many images in proportion to them), optionally augment, and
-    take one optimiser step per batch."""
+    """Shuffle (or, with ``draw_weights``, draw as many images in proportion to them), optionally augment (and
+    darken a ``low_light`` share of each batch), and take one optimiser step per batch."""
     started = time.perf_counter()
     network.train()
     if draw_weights is None:
@@ -54,7 +55,7 @@ def train_one_epoch(
         index = order[start : start + batch_size]
         batch_images, batch_labels = images[index], labels[index]
         if augment:
-            batch_images = augment_batch(batch_images, generator)
+            batch_images = augment_batch(batch_images, generator, low_light)
         logits = network(normalise(batch_images, normalisation["mean"], normalisation["std"]))
         loss = functional.cross_entropy(logits, batch_labels)
         optimizer.zero_grad(set_to_none=True)
