@@ -8,18 +8,25 @@ FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),)
 export PYTHONPATH := $(CURDIR)
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: demo test test-fast lint airflow benchmarks lock mwaa-bundle mwaa-deploy infra-check clean \
+.PHONY: install demo test test-fast lint airflow stop benchmarks lock mwaa-bundle mwaa-deploy infra-check clean \
 	stack-parameters analyzer-image-tag aws-preflight
 
+## Create .venv (with $(PYTHON); e.g. `make PYTHON=/usr/bin/python3.11 install`) and install the lock, quietly.
+install: $(VENV)/.installed
+
 $(VENV)/.installed: requirements/lock.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)" || echo "uv unavailable: installing with pip (slower)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)" \
+	  || echo "uv unavailable: installing with pip (slower)"
+	@started=$$(date +%s); \
 	if [ -x $(BIN)/uv ]; then \
-	  $(BIN)/uv pip install --python $(BIN)/python $(FIND_LINKS) -r requirements/lock.txt; \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python $(FIND_LINKS) -r requirements/lock.txt; \
 	else \
-	  $(BIN)/python -m pip install -r requirements/lock.txt; \
-	fi
-	touch $@
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt; \
+	fi && \
+	echo "$(VENV) ready: $$(grep -c '==' requirements/lock.txt) packages from requirements/lock.txt" \
+	  "($$($(BIN)/python -V), $$(( $$(date +%s) - started )) s)"
+	@touch $@
 
 ## Run the whole lifecycle offline through a real Airflow scheduler.
 demo: $(VENV)/.installed
@@ -37,9 +44,14 @@ test-fast: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-## Keep Airflow running with the UI on http://127.0.0.1:8080 (Ctrl-C stops it).
+## Keep Airflow running with the UI on http://127.0.0.1:8080 (Ctrl-C, or `make stop` elsewhere, stops it).
 airflow: $(VENV)/.installed
 	$(BIN)/python -m devtools.cli airflow
+
+## Stop everything of the local environment: Airflow, its tasks and jobs, the local model server.
+stop:
+	@test -x $(BIN)/python || { echo "no $(VENV): nothing was started"; exit 0; }; \
+	$(BIN)/python -m devtools.cli stop
 
 benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py

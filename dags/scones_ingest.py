@@ -13,7 +13,7 @@ from airflow.sdk import dag, task
 
 from include import runtime
 from include.assets import DATASET
-from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
+from include.dag_defaults import START_DATE, TAGS, default_args, rebuild_param, run_timeout
 from include.run_keys import job_name, run_key_from_context
 from include.settings import get_settings
 from include.workflows import ingest
@@ -28,6 +28,7 @@ settings = get_settings()
     max_active_runs=1,
     dagrun_timeout=run_timeout(settings, "scones_ingest"),
     default_args=default_args(settings),
+    params=rebuild_param(),
     tags=[*TAGS, "data"],
     doc_md=__doc__,
 )

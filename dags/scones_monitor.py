@@ -33,13 +33,15 @@ from airflow.sdk import Param, PokeReturnValue, TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from include import runtime
-from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
+from include.dag_defaults import START_DATE, TAGS, default_args, rebuild_param, run_timeout
 from include.deployed_model import NoModelDeployedError
 from include.intervals import interval_schedule, window
 from include.run_keys import is_backfill, job_name, run_key_from_context
 from include.runtime.capabilities import ANALYZER_JOB, MODEL_MONITOR
 from include.settings import get_settings
+from include.web.task_links import DriftReportLink, with_links
 from include.workflows.monitoring import analysis, announce, baseline, decision, report, results, retraining
+from include.xcoms import optional_upstream_value
 
 settings = get_settings()
 
@@ -61,7 +63,7 @@ WINDOW_PARAMS = {
     dagrun_timeout=run_timeout(settings, "scones_monitor"),
     max_consecutive_failed_dag_runs=settings.dags.max_consecutive_failed_runs,
     default_args=default_args(settings),
-    params=WINDOW_PARAMS,
+    params={**WINDOW_PARAMS, **rebuild_param()},
     tags=[*TAGS, "monitoring"],
     doc_md=__doc__,
 )
@@ -111,10 +113,13 @@ def scones_monitor():
             capture_uris=capture_hours, baseline_uri=baseline_uri, start=start, end=end)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def read_interval_result(execution: dict | None, analysis_job: dict | None,
-                             capture_hours: list[str] | None) -> dict:
-        return results.interval_result(runtime.object_store(settings), execution=execution,
-                                       analysis_job=analysis_job, capture_hours=capture_hours)
+    def read_interval_result(**context) -> dict:
+        # One path ran and the others were skipped: read each as optional.
+        ti = context["ti"]
+        return results.interval_result(runtime.object_store(settings),
+                                       execution=optional_upstream_value(ti, "wait_for_interval_execution"),
+                                       analysis_job=optional_upstream_value(ti, "analyze_window"),
+                                       capture_hours=optional_upstream_value(ti, "list_capture_hours"))
 
     @task
     def write_monitoring_report(result: dict, baseline_uri: str, **context) -> str:
@@ -139,6 +144,14 @@ def scones_monitor():
                                           verdict, run_key=run_key_from_context(context), report_uri=report_uri,
                                           start=start, end=end)
 
+    @task
+    def publish_model_health() -> str:
+        """The static model-health page in the bucket, for where the UI's model-health view is not served."""
+        from include.health.publish import publish_health_page  # Jinja and the page: at run time, not parse time
+
+        return publish_health_page(settings, runtime.object_store(settings), runtime.model_registry(settings),
+                                   runtime.served_models(settings), runtime.object_links(settings))
+
     @task.short_circuit
     def retrain_decided(verdict: dict) -> bool:
         return verdict["action"] == "retrain"
@@ -156,10 +169,11 @@ def scones_monitor():
     window_has_capture(capture_hours) >> request
     analysis_job = runtime.processing_job(task_id="analyze_window", config=request)
 
-    result = read_interval_result(execution, analysis_job.output, capture_hours)
-    report_uri = write_monitoring_report(result, baseline_uri)
+    result = read_interval_result()
+    [execution, analysis_job, capture_hours] >> result
+    report_uri = with_links(write_monitoring_report(result, baseline_uri), DriftReportLink())
     verdict = decide_action(result)
-    announce_decision(verdict, report_uri)
+    announce_decision(verdict, report_uri) >> publish_model_health()
 
     trigger_retraining = TriggerDagRunOperator(
         task_id="trigger_retraining",

@@ -15,7 +15,7 @@ from airflow.sdk import dag, task
 
 from include import runtime
 from include.assets import APPROVED_MODEL
-from include.dag_defaults import START_DATE, TAGS, default_args
+from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
 from include.settings import get_settings
 from include.workflows import approval
 
@@ -27,6 +27,7 @@ settings = get_settings()
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=run_timeout(settings, "scones_registry_watch"),
     default_args=default_args(settings),
     tags=[*TAGS, "serving"],
     doc_md=__doc__,

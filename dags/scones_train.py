@@ -17,7 +17,7 @@ from airflow.sdk import Param, dag, task
 
 from include import runtime
 from include.assets import DATASET
-from include.dag_defaults import START_DATE, TAGS, default_args, run_timeout
+from include.dag_defaults import START_DATE, TAGS, default_args, rebuild_param, run_timeout
 from include.run_keys import job_name
 from include.settings import get_settings
 from include.workflows import training
@@ -39,6 +39,7 @@ PARAMS = {
                    description="train even when data, code and hyperparameters equal the serving model's"),
     "warm_start": Param(hp.warm_start, type="boolean",
                         description="start from the serving model's weights (false: train from scratch)"),
+    **rebuild_param(),
 }
 
 

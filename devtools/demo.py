@@ -7,8 +7,10 @@ then both models are scored on held-out drifted photos.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,13 +21,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from devtools.local_airflow import LocalAirflow
-from include.runtime.local.store import LocalObjectStore
+from devtools.home_lock import DEFAULT_HOME
+from devtools.local_airflow import AirflowSizing, LocalAirflow, free_port
+from devtools.processes import StopRequested
+from devtools.training_progress import TrainingProgress
+from include.runtime.local.store import LocalObjectStore, local_work_root
 from include.settings import PROJECT_ROOT, Settings, load_settings
-from include.web.links import UI_ROUTE
+from include.web.links import HEALTH_UI_ROUTE, UI_ROUTE
 
-DEMO_HOME = PROJECT_ROOT / ".airflow"
+DEMO_HOME = DEFAULT_HOME
 TRUTHS = "labels.json"
+TRAINING_TASKS = {"scones_train": "train", "scones_tune": "tune"}
+LONG_DECIMAL = re.compile(r"(?<![\w.:])-?\d+\.\d{4,}")
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,37 @@ class DemoScale:
 
 
 def say(message: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+    """One timestamped progress line; figures with more than three decimals are rounded to three."""
+    readable = LONG_DECIMAL.sub(lambda match: f"{float(match[0]):.3f}", message)
+    try:
+        print(f"[{datetime.now(UTC):%H:%M:%S}] {readable}", flush=True)
+    except OSError:  # the terminal is gone (SIGHUP): keep stopping, silently
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+
+
+def rounded(value: Any, digits: int = 3) -> Any:
+    """``value`` with every float rounded, for printing."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(item, digits) for item in value]
+    return value
+
+
+def model_server_dir(settings: Settings) -> Path:
+    """Where the local model server a deploy task starts keeps its PID and state."""
+    from include.runtime.local.serving import MODEL_SERVER_FOLDER  # imports Airflow: only when needed
+
+    return local_work_root(settings) / MODEL_SERVER_FOLDER
+
+
+def local_airflow(settings: Settings, home: Path, port: int, env: dict[str, str], command: str) -> LocalAirflow:
+    """The local Airflow of ``make demo`` and ``make airflow``: bound, sized and owned as the settings say."""
+    return LocalAirflow(home, port=port, extra_env=env, bind_host=settings.local.bind_host,
+                        sizing=AirflowSizing.for_machine(settings.local.parallelism),
+                        model_server_dir=model_server_dir(settings), command=command)
 
 
 def synthetic_archive(data_root: Path, scale: DemoScale = DemoScale()) -> tuple[Path, str]:
@@ -71,6 +108,7 @@ def demo_environment(archive: Path, md5: str, scale: DemoScale = DemoScale()) ->
         "SCONES_TRAINING__EPOCHS": str(scale.epochs),
         "SCONES_GATE__MIN_ACCURACY": str(scale.min_accuracy),
         "SCONES_POLL_INTERVAL_SECONDS": "2",
+        "SCONES_DEPLOY__BAKE_MINUTES": "0.25",  # the retrained model's update bakes 15 s, not the default 5 min
     }
 
 
@@ -96,7 +134,9 @@ class Lifecycle:
         return self.finish(dag_id, run_id)
 
     def finish(self, dag_id: str, run_id: str) -> str:
-        state = self.airflow.wait_for_run(dag_id, run_id, progress=say)
+        training = TRAINING_TASKS.get(dag_id)
+        follower = TrainingProgress(self.airflow.home, dag_id, run_id, training, say) if training else None
+        state = self.airflow.wait_for_run(dag_id, run_id, progress=say, on_poll=follower.poll if follower else None)
         if state != "success":
             raise SystemExit(f"{dag_id} run {run_id} ended {state}; task logs are under {self.airflow.home}/logs")
         return run_id
@@ -186,7 +226,7 @@ class Lifecycle:
         metrics, matrix = evaluation["metrics"], evaluation["confusion_matrix"]
         champion = evaluation.get("champion")
         say(f"candidate model: test accuracy {metrics['accuracy']:.3f}, ECE {metrics['ece']:.3f}, "
-            f"precision {json.dumps(metrics['precision'])}, recall {json.dumps(metrics['recall'])}"
+            f"precision {json.dumps(rounded(metrics['precision']))}, recall {json.dumps(rounded(metrics['recall']))}"
             + (f"; champion re-scored on the same split {champion['accuracy']:.3f}" if champion else ""))
         say(f"confusion matrix (rows true, columns predicted) {matrix['labels']}: {matrix['matrix']}")
         gate = self.settings.gate
@@ -203,7 +243,7 @@ class Lifecycle:
 
     def wait_for_deploy(self, known: set[str]) -> None:
         run_id = self.finish("scones_deploy", self.new_run("scones_deploy", known))
-        say(f"deployed: {json.dumps(self.xcom('scones_deploy', run_id, 'record_endpoint'))}")
+        say(f"deployed: {json.dumps(rounded(self.xcom('scones_deploy', run_id, 'record_endpoint')))}")
 
     def classify(self, hour: datetime, count: int, seed: int, drift: str | None) -> tuple[dict, dict[str, str]]:
         truths = self.courier_photos(hour, count, seed, drift)
@@ -212,7 +252,7 @@ class Lifecycle:
         rows = json.loads(self.store.get_bytes(routing["routing_uri"]))["routing"]
         bucket_prefix = f"s3://{self.settings.bucket}/"
         correct = sum(1 for r in rows if truths.get(r["courier_photo"].removeprefix(bucket_prefix)) == r["vehicle"])
-        say(f"routing for {hour:%Y-%m-%d %H}:00 ({drift or 'normal'} photos): {routing['counts']}; "
+        say(f"routing for {hour:%Y-%m-%d %H}:00 ({drift or 'normal'} photos): {rounded(routing['counts'])}; "
             f"{correct}/{len(rows)} classified correctly (the rest wrong or sent to review); "
             f"routing file {routing['routing_uri']}")
         return routing, truths
@@ -268,12 +308,13 @@ class Lifecycle:
         drift_started = datetime.now(UTC)
         normal_decision = self.monitor(normal_started, drift_started)
         routing, truths = self.classify(yesterday.replace(hour=10), scale.drifted_photos, seed=2, drift="night")
+        queued = [info.uri for info in self.store.list(routing["review_prefix"]) if not info.uri.endswith(".json")]
         extra = self.label_directly(scale.extra_labelled_drifted, seed=3, drift="night")
         if self.review_by_hand:
-            say(f"{len(routing['review_queue'])} night photos wait in the review queue for you: "
+            say(f"{len(queued)} night photos wait in the review queue for you: "
                 f"{self.airflow.url}/plugin/{UI_ROUTE}; {extra} more night-time photos were labelled by hand")
         else:
-            reviewed = self.label_review_queue(routing["review_queue"], truths)
+            reviewed = self.label_review_queue(queued, truths)
             say(f"reviewers labelled {reviewed} photos from the review queue (`label PHOTO CLASS`) "
                 f"and {extra} more night-time photos by hand")
         self.ingest("with the labelled night-time photos")
@@ -297,32 +338,49 @@ class Lifecycle:
         return result
 
 
+def pause_all(airflow: LocalAirflow) -> list[str]:
+    """Pause every DAG, so that nothing runs by itself after the demo; returns the ones it paused."""
+    paused = []
+    for dag in airflow.dags():
+        if not dag["is_paused"]:
+            airflow.pause(dag["dag_id"])
+            paused.append(dag["dag_id"])
+    return paused
+
+
 def run_demo(keep_running: bool = False, scale: DemoScale = DemoScale(), home: Path = DEMO_HOME,
-             extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Start Airflow, play the lifecycle, stop everything it started; returns what happened."""
+             extra_env: dict[str, str] | None = None, port: int | None = None,
+             command: str = "demo") -> dict[str, Any]:
+    """Start Airflow, play the lifecycle, pause the DAGs, stop everything it started; returns what happened."""
     data_root = load_settings(environ={**os.environ, **(extra_env or {})}).data_root
     archive, md5 = synthetic_archive(data_root, scale)
     env = {**demo_environment(archive, md5, scale), **(extra_env or {})}
     settings = load_settings(environ={**os.environ, **env})
     started = time.monotonic()
-    airflow = LocalAirflow(home, extra_env=env)
-    say(f"starting Airflow (home {home}, log {airflow.log_path})")
+    airflow = local_airflow(settings, home, port or free_port(), env, command)
+    say(f"starting Airflow (home {home}, component logs {airflow.log_dir}, "
+        f"{airflow.sizing.parallelism} tasks at once)")
     airflow.start()
     try:
-        say(f"Airflow is up at {airflow.url}")
+        say(f"Airflow is up at {airflow.url} after {time.monotonic() - started:.0f} s")
         result = Lifecycle(airflow, settings, scale, review_by_hand=keep_running).story()
         say(f"lifecycle finished in {time.monotonic() - started:.0f} s; data under {settings.data_root}")
+        say(f"model health: {airflow.url}/plugin/{HEALTH_UI_ROUTE}")
+        paused = pause_all(airflow)
+        say(f"paused {', '.join(paused) or 'no DAG'}: nothing runs by itself until you unpause a DAG in the UI")
         if keep_running:
-            say(f"Airflow keeps running at {airflow.url} — Ctrl-C stops it. Label the night photos in the review "
-                f"queue ({airflow.url}/plugin/{UI_ROUTE}), then trigger scones_ingest to learn from them")
+            say(f"Airflow keeps running at {airflow.url} — Ctrl-C (or `make stop` from another shell) stops it. "
+                f"Label the night photos in the review queue ({airflow.url}/plugin/{UI_ROUTE}), then trigger "
+                "scones_ingest to learn from them")
             while True:
                 time.sleep(3600)
         return result
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopRequested) as interruption:
+        say(f"interrupted ({interruption.__class__.__name__} {interruption}): stopping")
         return {}
     finally:
-        from include.runtime.local.model_server_control import stop_server
-
+        with contextlib.suppress(Exception):  # a failed or interrupted demo leaves nothing unpaused either
+            pause_all(airflow)
         say("stopping the local model server and Airflow")
-        stop_server(settings.data_root / ".work" / "model-server")
-        airflow.stop()
+        survivors = airflow.stop()
+        say("stopped" + (f"; processes that survived SIGKILL: {survivors}" if survivors else ""))

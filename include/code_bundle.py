@@ -2,6 +2,11 @@
 
 Jobs read their code from ``s3://BUCKET/code/<program>/<digest>/``, so a run always names
 the exact code it ran and re-uploading unchanged code writes nothing new.
+
+What two programs must compute identically lives once in ``programs/shared/`` and appears in each
+program's folder as a symbolic link (``programs/ingest/photo_square.py`` and
+``programs/model/photo_square.py`` both point at ``programs/shared/photo_square.py``). Links are
+followed here, so every bundle carries the shared file's bytes as an ordinary module of its own.
 """
 
 from __future__ import annotations
@@ -47,10 +52,16 @@ def source_digest(directory: Path) -> str:
     return digest.hexdigest()
 
 
+def code_version(program: str) -> str:
+    """The program's code version: the first 16 hex digits of its source digest. Jobs ship its code under
+    ``code/<program>/<version>/``; the drift analyzer's image is tagged with it."""
+    return source_digest(PROGRAM_DIRS[program])[:16]
+
+
 def upload_program(settings: Settings, store: ObjectStore, program: str) -> str:
     """Upload the program's files once per content version; returns the code prefix URI (ends with /)."""
     directory = PROGRAM_DIRS[program]
-    prefix = settings.s3_uri(settings.prefixes.code, program, source_digest(directory)[:16]) + "/"
+    prefix = settings.s3_uri(settings.prefixes.code, program, code_version(program)) + "/"
     for path in source_files(directory):
         uri = prefix + path.relative_to(directory).as_posix()
         if not store.exists(uri):
@@ -61,7 +72,7 @@ def upload_program(settings: Settings, store: ObjectStore, program: str) -> str:
 def source_tarball(directory: Path) -> bytes:
     """A reproducible ``sourcedir.tar.gz`` as SageMaker script mode expects it."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT, dereference=True) as tar:
         for path in source_files(directory):
             info = tar.gettarinfo(str(path), arcname=path.relative_to(directory).as_posix())
             info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""

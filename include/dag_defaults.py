@@ -13,14 +13,25 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
+from airflow.sdk import Param
 
 from include import runtime
 from include.retry_policy import RETRY_POLICY
+from include.runtime.job_reuse import REBUILD_PARAM
 from include.settings import Settings
 from include.timeouts import task_timeout
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 TAGS = ["scones"]
+
+
+def rebuild_param() -> dict[str, Param]:
+    """The ``rebuild`` param of every DAG that runs jobs: new jobs instead of the run's finished ones."""
+    return {REBUILD_PARAM: Param(
+        False, type="boolean",
+        description="Start new jobs even where this run already finished them (e.g. after adding labels). "
+                    "A retry or a cleared run otherwise reuses its finished jobs.",
+    )}
 
 
 def default_args(settings: Settings) -> dict[str, Any]:

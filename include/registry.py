@@ -25,6 +25,10 @@ class ModelRegistry(Protocol):
     def latest_approved(self) -> dict | None: ...
     def describe(self, arn: str) -> dict: ...
 
+    def recent_versions(self, limit: int) -> list[dict]:
+        """The newest ``limit`` versions of the group, newest first, each as DescribeModelPackage answers."""
+        ...
+
     # Approval decisions (the human-in-the-loop step): an UpdateModelPackage request, see
     # include.builders.registry.approval_update_request.
     def update_approval(self, request: dict) -> dict:

@@ -2,7 +2,9 @@
 
 The inference workflow queues a photo at ``review/<run key>/<path below incoming/photos>`` with a
 ``<photo>.json`` note (``courier_photo``, ``execution``, ``confidence``, ``inferences``, ``reason``). A photo
-leaves the queue once a reviewer's ``<photo>.label.json`` record exists (:mod:`include.review`). Photos are
+leaves the queue once a reviewer's ``<photo>.label.json`` record exists (:mod:`include.review`), or once it has
+waited ``review.window_days`` (it is kept ``retention.review_days``, longer, so no reviewer opens a photo that is
+about to go). Photos are
 only ever served from the review and capture prefixes of the project's bucket: :func:`servable_photo_uri`
 refuses every key that could lead elsewhere.
 """
@@ -91,13 +93,15 @@ def _interval_start(path: str) -> datetime | None:
         return None
 
 
-def waiting_photos(settings: Settings, store: ObjectStore) -> list[QueuedPhoto]:
-    """Every queued photo nobody has labelled yet, in ``review.queue_order`` (notes not read yet)."""
+def waiting_photos(settings: Settings, store: ObjectStore, now: datetime | None = None) -> list[QueuedPhoto]:
+    """Every queued photo nobody has labelled yet and still within the review window, in ``review.queue_order``
+    (notes not read yet)."""
     review_root = settings.s3_uri(settings.prefixes.review) + "/"
     objects: dict[str, ObjectInfo] = {info.uri: info for info in store.list(review_root)}
+    window_opened = (now or datetime.now(UTC)) - timedelta(days=settings.review.window_days)
     waiting = []
     for uri, info in objects.items():
-        if uri.endswith(NOTE_SUFFIX) or uri + RECORD_SUFFIX in objects:
+        if uri.endswith(NOTE_SUFFIX) or uri + RECORD_SUFFIX in objects or info.last_modified < window_opened:
             continue
         run_key, _, path = uri.removeprefix(review_root).partition("/")
         if not path:

@@ -80,6 +80,8 @@ class Prefixes(_Section):
     routing: str
     review: str
     not_a_vehicle: str
+    inference: str
+    health: str
 
     @field_validator("*")
     @classmethod
@@ -196,6 +198,26 @@ class Review(_Section):
     queue_order: Literal["oldest_first", "newest_first"]
     page_size: int = Field(ge=1, le=200)
     thumbnail_pixels: int = Field(ge=32, le=1024)
+    window_days: int = Field(ge=1)
+
+
+class Retention(_Section):
+    schedule: Schedule
+    incoming_photos_days: int = Field(ge=1)
+    review_days: int = Field(ge=1)
+    labelled_days: int = Field(ge=1)
+    not_a_vehicle_days: int = Field(ge=1)
+    capture_days: int = Field(ge=1)
+    dataset_days: int = Field(ge=1)
+    monitoring_days: int = Field(ge=1)
+    photo_versions_days: int = Field(ge=1)
+    other_versions_days: int = Field(ge=1)
+
+
+class Health(_Section):
+    timeline_intervals: int = Field(ge=1, le=1000)
+    registry_versions: int = Field(ge=1, le=100)
+    routing_intervals: int = Field(ge=1, le=1000)
 
 
 class Deploy(_Section):
@@ -208,14 +230,25 @@ class Deploy(_Section):
     serverless_max_concurrency: int = Field(ge=1, le=200)
     capture_sampling_percentage: int = Field(ge=0, le=100)
     rollback_alarms: list[str]
-    bake_minutes: int = Field(ge=0)
+    traffic_routing: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"]
+    traffic_step_percent: int = Field(ge=1, le=50)
+    bake_minutes: float = Field(ge=0, le=60)
+    termination_wait_minutes: float = Field(ge=0, le=60)
+    error_alarm_threshold: int = Field(ge=1)
+    latency_alarm_milliseconds: float = Field(gt=0)
+    autoscaling: bool
+    autoscaling_min_instances: int = Field(ge=1)
+    autoscaling_max_instances: int = Field(ge=1)
+    autoscaling_invocations_per_instance: int = Field(ge=1)
     local_server_port: int = Field(ge=0, le=65535)
 
 
 class Inference(_Section):
     schedule: Schedule
     state_machine_arn: str = Field(pattern=r"^arn:aws[a-z\-]*:states:")
-    max_photos_per_interval: int = Field(ge=1)
+    photos_per_execution: int = Field(ge=1)
+    max_concurrency: int = Field(ge=1, le=10000)
+    tolerated_failure_percentage: int = Field(ge=0, le=100)
     inline_limit_bytes: int = Field(ge=0, le=250000)
     max_image_bytes: int = Field(ge=1)
     deadline_minutes: int = Field(ge=0)
@@ -267,6 +300,25 @@ class Mwaa(_Section):
     dags_prefix: str
 
 
+class LocalEnvironment(_Section):
+    """The local environment (``make demo``, ``make airflow``): where its servers listen, how much runs at once."""
+
+    bind_host: str = "127.0.0.1"
+    parallelism: int = Field(default=0, ge=0)
+
+    @field_validator("bind_host")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(value)
+        except ValueError as exc:
+            raise ValueError(f"must be an IP address such as 127.0.0.1 (or 0.0.0.0 for every interface), "
+                             f"got {value!r}") from exc
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, env_prefix=ENV_PREFIX, env_nested_delimiter="__",
@@ -295,11 +347,14 @@ class Settings(BaseSettings):
     gate: Gate
     registry: Registry
     review: Review
+    retention: Retention
+    health: Health
     deploy: Deploy
     inference: Inference
     monitor: Monitor
     dags: Dags
     mwaa: Mwaa
+    local: LocalEnvironment = LocalEnvironment()
 
     @field_validator("data_root", mode="before")
     @classmethod
@@ -415,6 +470,23 @@ def _variable_of(location: tuple[Any, ...]) -> str:
     return env_name(".".join(str(part) for part in location[:depth]))
 
 
+RETIRED_SETTINGS = {
+    "inference.max_photos_per_interval": "inference.photos_per_execution (an interval's photos are never capped: "
+                                         "beyond photos_per_execution they run as further executions)",
+}
+"""Settings that no longer exist, and what replaced them: refused with the replacement, not a guess."""
+
+
+def _retired_problems(file_values: Mapping[str, Any], variables: Mapping[str, tuple[str, str]]) -> list[str]:
+    problems = []
+    for dotted, replacement in RETIRED_SETTINGS.items():
+        section, key = dotted.split(".")
+        variable = env_name(dotted)
+        if key in (file_values.get(section) or {}) or variable in variables:
+            problems.append(f"setting '{dotted}' (env {variable}) is retired: use {replacement}")
+    return problems
+
+
 def load_settings(path: Path = SETTINGS_FILE, environ: Mapping[str, str] | None = None,
                   env_file: Path | None = None) -> Settings:
     """Read the settings file, then ``env_file`` (a ``.env``) over it, then ``environ`` (default ``os.environ``) over
@@ -428,11 +500,15 @@ def load_settings(path: Path = SETTINGS_FILE, environ: Mapping[str, str] | None 
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
     dotenv = DotEnvSettingsSource(Settings, env_file=env_file)
     variables = {**_scones_variables(dotenv, f"in {env_file}"), **_scones_variables(environment, "in the environment")}
+    file_values = file_source()
+    retired = _retired_problems(file_values, variables)
+    if retired:
+        raise SettingsError("; ".join(retired))
     problems = _variable_problems(variables)
     if problems:
         note = f" (SCONES_* variables are settings, apart from {', '.join(NOT_SETTINGS)})"
         raise SettingsError("; ".join(problems) + (note if "is not a setting" in "".join(problems) else ""))
-    values = _overlay(_overlay(file_source(), dotenv()), environment())
+    values = _overlay(_overlay(file_values, dotenv()), environment())
     try:
         # Settings(...) with prebuilt sources: model_validate would run BaseSettings' own default sources too.
         settings = Settings(_build_sources=((InitSettingsSource(Settings, init_kwargs=values),), {}))

@@ -10,10 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from include import blue_green
+
 if TYPE_CHECKING:
     from include.settings import Settings
 
 ENV_PREFIX = "SCONES_"
+REAL_TIME_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+"""InvokeEndpoint's request payload limit for real-time endpoints (botocore: ``Body`` max 6291456)."""
+SERVERLESS_PAYLOAD_LIMIT_BYTES = 4 * 1024 * 1024
+"""InvokeEndpoint's request payload limit for serverless endpoints."""
 
 
 def named(dotted: str) -> str:
@@ -67,12 +73,101 @@ def _not_a_vehicle_stays_out_of_ingest(settings: Settings) -> str | None:
     return None
 
 
+def _guardrails_need_an_instance_endpoint(settings: Settings) -> str | None:
+    deploy = settings.deploy
+    if deploy.serverless and deploy.traffic_routing != "ALL_AT_ONCE":
+        return (f"{named('deploy.traffic_routing')} = {deploy.traffic_routing!r} needs instances, but "
+                f"{named('deploy.serverless')} is on: serverless endpoints take no blue/green traffic shifting; "
+                "use ALL_AT_ONCE or a real-time endpoint")
+    if deploy.serverless and deploy.autoscaling:
+        return (f"{named('deploy.autoscaling')} scales instances, but {named('deploy.serverless')} is on: turn one "
+                "of them off")
+    return None
+
+
+def _traffic_steps_within_sagemakers_bounds(settings: Settings) -> str | None:
+    deploy = settings.deploy
+    if deploy.traffic_routing == "LINEAR" and deploy.traffic_step_percent < blue_green.LINEAR_MIN_PERCENT:
+        return (f"{named('deploy.traffic_step_percent')} = {deploy.traffic_step_percent} is below "
+                f"{blue_green.LINEAR_MIN_PERCENT}: SageMaker's linear steps are {blue_green.LINEAR_MIN_PERCENT}-"
+                f"{blue_green.LINEAR_MAX_PERCENT}% of the new fleet ({named('deploy.traffic_routing')} = 'LINEAR')")
+    return None
+
+
+def _shifting_needs_two_instances_and_alarms(settings: Settings) -> str | None:
+    deploy = settings.deploy
+    if deploy.traffic_routing == "ALL_AT_ONCE":
+        return None
+    if not deploy.rollback_alarms:
+        return (f"{named('deploy.traffic_routing')} = {deploy.traffic_routing!r} bakes each step against the "
+                f"rollback alarms, but {named('deploy.rollback_alarms')} is empty: nothing could roll it back")
+    fleet, setting = ((deploy.autoscaling_min_instances, "deploy.autoscaling_min_instances") if deploy.autoscaling
+                      else (deploy.initial_instance_count, "deploy.initial_instance_count"))
+    if fleet < 2:
+        return (f"{named('deploy.traffic_routing')} = {deploy.traffic_routing!r} turns part of the new fleet on at a "
+                f"time, but {named(setting)} = {fleet}: a one-instance fleet has no part smaller than half of it; "
+                "give it two or more instances, or use ALL_AT_ONCE")
+    return None
+
+
+def _update_fits_its_time_limits(settings: Settings) -> str | None:
+    deploy = settings.deploy
+    needed = blue_green.update_time_limit_seconds(deploy)
+    plan = (f"{named('deploy.traffic_routing')} = {deploy.traffic_routing!r} with "
+            f"{named('deploy.traffic_step_percent')} = {deploy.traffic_step_percent}, "
+            f"{named('deploy.bake_minutes')} = {deploy.bake_minutes} and "
+            f"{named('deploy.termination_wait_minutes')} = {deploy.termination_wait_minutes}")
+    if needed > blue_green.EXECUTION_TIMEOUT_MAX_SECONDS:
+        return (f"{plan} takes up to {needed / 60:.0f} minutes, beyond SageMaker's "
+                f"{blue_green.EXECUTION_TIMEOUT_MAX_SECONDS / 3600:.0f} hours for an update: bake less or take "
+                "bigger steps")
+    if settings.dags.deployment_timeout_minutes * 60 < needed:
+        return (f"{plan} takes up to {needed / 60:.0f} minutes, but {named('dags.deployment_timeout_minutes')} = "
+                f"{settings.dags.deployment_timeout_minutes} would stop the deployment task first: raise it")
+    return None
+
+
+def _autoscaling_range(settings: Settings) -> str | None:
+    deploy = settings.deploy
+    if deploy.autoscaling and deploy.autoscaling_min_instances > deploy.autoscaling_max_instances:
+        return (f"{named('deploy.autoscaling_min_instances')} = {deploy.autoscaling_min_instances} exceeds "
+                f"{named('deploy.autoscaling_max_instances')} = {deploy.autoscaling_max_instances}")
+    return None
+
+
+def _review_photos_outlive_the_review_window(settings: Settings) -> str | None:
+    if settings.retention.review_days <= settings.review.window_days:
+        return (f"{named('retention.review_days')} = {settings.retention.review_days} does not exceed "
+                f"{named('review.window_days')} = {settings.review.window_days}: queued photos would be deleted while "
+                "reviewers may still label them; keep them longer than the window")
+    return None
+
+
+def _photos_fit_the_endpoint_payload(settings: Settings) -> str | None:
+    serverless = settings.deploy.serverless
+    limit = SERVERLESS_PAYLOAD_LIMIT_BYTES if serverless else REAL_TIME_PAYLOAD_LIMIT_BYTES
+    if settings.inference.max_image_bytes > limit:
+        kind = "serverless" if serverless else "real-time"
+        return (f"{named('inference.max_image_bytes')} = {settings.inference.max_image_bytes} is over the {limit}-byte "
+                f"InvokeEndpoint payload limit of a {kind} endpoint ({named('deploy.serverless')} = "
+                f"{str(serverless).lower()}): every larger photo would fail at classify instead of being refused "
+                f"up front; set it to at most {limit}")
+    return None
+
+
 CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _model_monitor_needs_a_real_time_endpoint,
     _spot_wait_covers_the_runtime,
     _grid_tunes_categorical_ranges_only,
     _parallel_trials_within_the_budget,
     _not_a_vehicle_stays_out_of_ingest,
+    _guardrails_need_an_instance_endpoint,
+    _traffic_steps_within_sagemakers_bounds,
+    _shifting_needs_two_instances_and_alarms,
+    _update_fits_its_time_limits,
+    _autoscaling_range,
+    _review_photos_outlive_the_review_window,
+    _photos_fit_the_endpoint_payload,
 )
 
 

@@ -7,12 +7,15 @@ deferred SageMaker job is never cut short; every other task gets ``dags.task_tim
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from include.settings import Settings
 
 JobKind = Literal["processing", "training", "tuning"]
+SAGEMAKER_DEFAULT_MAX_RUNTIME_SECONDS = 86400
+"""What SageMaker allows a job whose request gives no ``MaxRuntimeInSeconds``."""
 
 
 def task_timeout(settings: Settings) -> timedelta:
@@ -28,6 +31,33 @@ def job_time_limit(settings: Settings, kind: JobKind) -> timedelta:
     if kind == "tuning":
         seconds *= math.ceil(settings.tuning.max_jobs / settings.tuning.max_parallel_jobs)
     return timedelta(seconds=seconds)
+
+
+def _stopping_limit(request: Mapping[str, Any]) -> int:
+    """A Processing or training request's MaxRuntimeInSeconds; with managed Spot, its MaxWaitTimeInSeconds if longer."""
+    condition = request.get("StoppingCondition") or {}
+    seconds = int(condition.get("MaxRuntimeInSeconds", SAGEMAKER_DEFAULT_MAX_RUNTIME_SECONDS))
+    if request.get("EnableManagedSpotTraining"):
+        seconds = max(seconds, int(condition.get("MaxWaitTimeInSeconds", seconds)))
+    return seconds
+
+
+def request_time_limit(request: Mapping[str, Any], kind: JobKind) -> timedelta:
+    """How long the job a Create*Job request starts may take by that request's own limits.
+
+    Processing and training: its stopping condition. Tuning: ``ResourceLimits.MaxRuntimeInSeconds`` when the
+    request sets one, else every wave of trials (``MaxNumberOfTrainingJobs`` / ``MaxParallelTrainingJobs``)
+    at the trial definition's own limit.
+    """
+    if kind != "tuning":
+        return timedelta(seconds=_stopping_limit(request))
+    limits = request["HyperParameterTuningJobConfig"]["ResourceLimits"]
+    if "MaxRuntimeInSeconds" in limits:
+        return timedelta(seconds=int(limits["MaxRuntimeInSeconds"]))
+    waves = math.ceil(int(limits["MaxNumberOfTrainingJobs"]) / int(limits["MaxParallelTrainingJobs"]))
+    definitions = [request.get("TrainingJobDefinition"), *request.get("TrainingJobDefinitions", [])]
+    trial = max(_stopping_limit(definition) for definition in definitions if definition)
+    return timedelta(seconds=waves * trial)
 
 
 def job_timeout(settings: Settings, kind: JobKind) -> timedelta:

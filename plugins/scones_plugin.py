@@ -1,19 +1,28 @@
-"""The Scones Airflow plugin: template macros for run-derived names, and the review queue in the UI.
+"""The Scones Airflow plugin: template macros for run-derived names, the review queue and the model's health in the UI.
 
-The review queue and the evaluation reports are a FastAPI application (``include/web/app.py``) mounted on
-the API server at ``/scones``; the UI shows the queue as its own page (``/plugin/scones-review``). Every
-Airflow component loads this plugin, so the application is imported on its first request only.
+The review queue, the evaluation reports and the model-health view are a FastAPI application
+(``include/web/app.py``) mounted on the API server at ``/scones``; the UI shows the queue and the view as pages of
+their own (``/plugin/scones-review``, ``/plugin/scones-health``). Every Airflow component loads this plugin, so
+the application is imported on its first request only. Where the API server does not serve the application,
+the static copy of the model-health page that ``scones_monitor`` publishes to the bucket is listed too, opened
+through the runtime's object links (the S3 console on AWS).
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from include import runtime
 from include.run_keys import job_name, run_key
-from include.web.links import APP_PREFIX, REVIEW_QUEUE_PATH, UI_ROUTE
+from include.settings import get_settings
+from include.web.links import APP_PREFIX, HEALTH_PATH, HEALTH_UI_ROUTE, REVIEW_QUEUE_PATH, UI_ROUTE
+
+LOG = logging.getLogger(__name__)
+STATIC_HEALTH_VIEW = "Model health (bucket copy)"
 
 
 class LazyApp:
@@ -30,6 +39,17 @@ class LazyApp:
         await self.app(scope, receive, send)
 
 
+def static_health_views() -> list[dict[str, Any]]:
+    """The bucket's copy of the model-health page, through the runtime's object links."""
+    try:
+        settings = get_settings()
+        href = runtime.object_links(settings).object_url(settings.s3_uri(settings.prefixes.health, "index.html"))
+    except Exception as error:  # a wrong setting fails every DAG with its name; the plugin only leaves this out
+        LOG.warning("the static model-health page is not listed in the UI: %s", error)
+        return []
+    return [{"name": STATIC_HEALTH_VIEW, "href": href, "destination": "nav", "category": "browse"}]
+
+
 class SconesPlugin(AirflowPlugin):
     name = "scones"
     macros = [run_key, job_name]
@@ -40,4 +60,10 @@ class SconesPlugin(AirflowPlugin):
         "url_route": UI_ROUTE,
         "destination": "nav",
         "category": "browse",
-    }]
+    }, {
+        "name": "Model health",
+        "href": APP_PREFIX + HEALTH_PATH,
+        "url_route": HEALTH_UI_ROUTE,
+        "destination": "nav",
+        "category": "browse",
+    }, *static_health_views()]

@@ -3,7 +3,10 @@
 :func:`stack_parameters` derives every template parameter that names something the DAGs also name
 (bucket, endpoint, variant, state machine, rollback alarms, capture mode, limits, the MWAA environment,
 the framework images' registry in the region) from the settings, so the stack is deployed with the names
-the code will use. The stack's ``SconesEnvironment`` output carries every setting the stack decides
+the code will use; the rollback alarms' thresholds and the endpoint's autoscaling come from ``[deploy]`` too,
+and the bucket's lifecycle rules take their days from ``[retention]`` (:mod:`include.retention`: each rule's
+parameter is the one the template's rule of that ``Id`` refers to, and its prefix must be the template's).
+The stack's ``SconesEnvironment`` output carries every setting the stack decides
 (:data:`STACK_PROVIDED_SETTINGS`: the bucket, region and every ARN) for ``.env``.
 
 Usage: ``python -m deploy.cloudformation.stack_parameters [--out build/cloudformation]`` writes
@@ -19,13 +22,13 @@ import posixpath
 import sys
 from pathlib import Path
 
+from deploy.cloudformation.cfn_template import load_template
 from include.builders.common import framework_image_uri
-from include.code_bundle import PROGRAM_DIRS, source_digest
+from include.builders.deploy import NAME_PREFIX
+from include.code_bundle import code_version
+from include.retention import NONCURRENT_RULE_ID, retention_rules
 from include.settings import PROJECT_ROOT, Settings, SettingsError, env_name, get_settings
 
-NAME_PREFIX = "scones"
-"""The prefix of every SageMaker name the code makes (``scones-<workflow>-<run key>``); the stack scopes the
-MWAA role's SageMaker permissions to it."""
 STACK_PROVIDED_SETTINGS = (
     "runtime", "bucket", "region", "sagemaker_role_arn", "alerts_topic_arn", "inference.state_machine_arn",
     "images.monitor_uri",
@@ -42,11 +45,35 @@ class StackParameterError(ValueError):
 
 def analyzer_image_tag() -> str:
     """The drift analyzer image's tag: the code version of ``programs/monitor`` (the digest jobs ship it under)."""
-    return source_digest(PROGRAM_DIRS["monitor"])[:16]
+    return code_version("monitor")
 
 
 def _named(dotted: str) -> str:
     return f"'{dotted}' ({env_name(dotted)})"
+
+
+def template_lifecycle_rules() -> dict[str, dict]:
+    """The template bucket's lifecycle rules by ``Id``."""
+    bucket = load_template()["Resources"]["Bucket"]["Properties"]
+    return {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+
+
+def _retention_parameters(settings: Settings) -> tuple[dict[str, str], list[str]]:
+    """The retention days by template parameter, and the rules the template lacks or places elsewhere."""
+    template_rules, parameters, problems = template_lifecycle_rules(), {}, []
+    for rule in retention_rules(settings):
+        declared = template_rules.get(rule.rule_id)
+        if declared is None or declared.get("Prefix") != rule.prefix:
+            where = declared.get("Prefix") if declared else "no such rule"
+            problems.append(f"{_named(rule.prefix_setting)} = {rule.prefix!r} holds courier photos, but the template's "
+                            f"lifecycle rule {rule.rule_id} covers {where}: keep the prefix, or change the rule too")
+            continue
+        parameters[declared["ExpirationInDays"]["Ref"]] = str(rule.days)
+        parameters[declared["NoncurrentVersionExpiration"]["NoncurrentDays"]["Ref"]] = str(
+            settings.retention.photo_versions_days)
+    replaced = template_rules[NONCURRENT_RULE_ID]["NoncurrentVersionExpiration"]["NoncurrentDays"]["Ref"]
+    parameters[replaced] = str(settings.retention.other_versions_days)
+    return parameters, problems
 
 
 def _problems(settings: Settings) -> list[str]:
@@ -70,7 +97,8 @@ def _problems(settings: Settings) -> list[str]:
 
 def stack_parameters(settings: Settings, image_tag: str | None = None) -> dict[str, str]:
     """The template parameters the settings decide, by parameter name."""
-    problems = _problems(settings)
+    retention, misplaced = _retention_parameters(settings)
+    problems = _problems(settings) + misplaced
     if problems:
         raise StackParameterError("the settings don't fit the stack: " + "; ".join(problems))
     error_alarm, latency_alarm = settings.deploy.rollback_alarms
@@ -87,11 +115,18 @@ def stack_parameters(settings: Settings, image_tag: str | None = None) -> dict[s
         "InlineLimitBytes": str(settings.inference.inline_limit_bytes),
         "ErrorAlarmName": error_alarm,
         "LatencyAlarmName": latency_alarm,
+        "ErrorAlarmThreshold": str(settings.deploy.error_alarm_threshold),
+        "LatencyAlarmThresholdMicroseconds": str(round(settings.deploy.latency_alarm_milliseconds * 1000)),
+        "EnableEndpointAutoscaling": "true" if settings.deploy.autoscaling else "false",
+        "AutoscalingMinInstances": str(settings.deploy.autoscaling_min_instances),
+        "AutoscalingMaxInstances": str(settings.deploy.autoscaling_max_instances),
+        "AutoscalingInvocationsPerInstance": str(settings.deploy.autoscaling_invocations_per_instance),
         "AnalyzerImageTag": analyzer_image_tag() if image_tag is None else image_tag,
         "MwaaEnvironmentName": settings.mwaa.environment_name,
         "MwaaPrefix": posixpath.dirname(settings.mwaa.dags_prefix.strip("/")),
         "MwaaAirflowVersion": settings.mwaa.airflow_version,
         "FrameworkImageRegistryAccount": framework_image_uri(settings, "training").split(".", 1)[0],
+        **retention,
     }
 
 

@@ -3,23 +3,29 @@
 Together they are the ``{"Model", "EndpointConfig", "Endpoint"}`` config the provider's
 ``SageMakerEndpointOperator`` takes, and the local runtime executes the same dict. Names derive
 from the model version and the run key, so a re-run of the same deployment reuses its own names.
+Updates are blue/green with the ``[deploy]`` traffic shifting (:mod:`include.blue_green`); with autoscaling
+on they keep the running instance count, and the Application Auto Scaling requests here register the variant
+the way the stack does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from include import blue_green
 from include.builders.common import tags
 from include.registry import MODEL_PACKAGE_TAG, model_data_url
 from include.run_keys import SAGEMAKER_NAME_MAX, sanitise
 from include.settings import Settings
 
 JSON_CONTENT_TYPES = ["application/json"]
-# SageMaker's limits for a blue/green update (BlueGreenUpdatePolicy).
-TERMINATION_WAIT_MAX_SECONDS = 3600
-EXECUTION_TIMEOUT_MIN_SECONDS = 600
-EXECUTION_TIMEOUT_MAX_SECONDS = 28800
-TRAFFIC_SHIFT_ALLOWANCE_SECONDS = 1800
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SCALING_POLICY_SUFFIX = "invocations-per-instance"
+SCALE_IN_COOLDOWN_SECONDS = 300
+SCALE_OUT_COOLDOWN_SECONDS = 60
+NAME_PREFIX = "scones"
+"""The prefix of every SageMaker name the code makes (``scones-<workflow>-<run key>``) and of the stack's names
+(its ``NamePrefix``): the stack scopes the MWAA role's SageMaker permissions to it."""
 
 
 def resource_name(kind: str, model_version: int, run_key: str) -> str:
@@ -104,22 +110,30 @@ def endpoint_config_request(settings: Settings, *, config_name: str, model_name:
     return request
 
 
+def traffic_routing(settings: Settings) -> dict[str, Any]:
+    """``TrafficRoutingConfiguration``: all at once, a canary or linear steps, each baked for ``bake_minutes``."""
+    deploy = settings.deploy
+    routing: dict[str, Any] = {"Type": deploy.traffic_routing, "WaitIntervalInSeconds": blue_green.bake_seconds(deploy)}
+    step = {"Type": "CAPACITY_PERCENT", "Value": deploy.traffic_step_percent}
+    if deploy.traffic_routing == "CANARY":
+        routing["CanarySize"] = step
+    elif deploy.traffic_routing == "LINEAR":
+        routing["LinearStepSize"] = step
+    return routing
+
+
 def deployment_config(settings: Settings) -> dict:
-    """Blue/green, all traffic at once, baked for ``bake_minutes`` and rolled back on the named alarms."""
-    termination_wait = min(settings.deploy.bake_minutes * 60, TERMINATION_WAIT_MAX_SECONDS)
-    timeout = termination_wait + TRAFFIC_SHIFT_ALLOWANCE_SECONDS
+    """Blue/green with the configured traffic shifting, every step baked, rolled back on the named alarms."""
+    deploy = settings.deploy
     config: dict[str, Any] = {
         "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
-            "TerminationWaitInSeconds": termination_wait,
-            "MaximumExecutionTimeoutInSeconds": max(EXECUTION_TIMEOUT_MIN_SECONDS,
-                                                    min(timeout, EXECUTION_TIMEOUT_MAX_SECONDS)),
+            "TrafficRoutingConfiguration": traffic_routing(settings),
+            "TerminationWaitInSeconds": blue_green.termination_wait_seconds(deploy),
+            "MaximumExecutionTimeoutInSeconds": blue_green.maximum_execution_timeout_seconds(deploy),
         },
     }
-    if settings.deploy.rollback_alarms:
-        config["AutoRollbackConfiguration"] = {
-            "Alarms": [{"AlarmName": name} for name in settings.deploy.rollback_alarms]
-        }
+    if deploy.rollback_alarms:
+        config["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": name} for name in deploy.rollback_alarms]}
     return config
 
 
@@ -132,9 +146,51 @@ def endpoint_request(settings: Settings, *, config_name: str, run_key: str) -> d
     return request
 
 
-def update_endpoint_request(endpoint: dict) -> dict:
-    """The UpdateEndpoint form of an ``Endpoint`` request (UpdateEndpoint takes no tags)."""
-    return {key: value for key, value in endpoint.items() if key != "Tags"}
+def update_endpoint_request(endpoint: dict, *, retain_instance_count: bool = False) -> dict:
+    """The UpdateEndpoint form of an ``Endpoint`` request (UpdateEndpoint takes no tags).
+
+    ``retain_instance_count`` (autoscaling on): the green fleet starts at the variant's running instance count
+    rather than the config's initial one (RetainAllVariantProperties), while the new config's Data Capture
+    applies (it is excluded from what is retained).
+    """
+    request = {key: value for key, value in endpoint.items() if key != "Tags"}
+    if retain_instance_count:
+        request["RetainAllVariantProperties"] = True
+        request["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DataCaptureConfig"}]
+    return request
+
+
+def scalable_resource_id(settings: Settings) -> str:
+    """Application Auto Scaling's ``ResourceId`` of the endpoint's variant."""
+    return f"endpoint/{settings.deploy.endpoint_name}/variant/{settings.deploy.variant_name}"
+
+
+def scalable_target_request(settings: Settings) -> dict:
+    """RegisterScalableTarget, as the stack's ``EndpointScalableTarget`` registers the variant."""
+    return {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": scalable_resource_id(settings),
+        "ScalableDimension": SCALABLE_DIMENSION,
+        "MinCapacity": settings.deploy.autoscaling_min_instances,
+        "MaxCapacity": settings.deploy.autoscaling_max_instances,
+    }
+
+
+def scaling_policy_request(settings: Settings) -> dict:
+    """PutScalingPolicy, as the stack's ``EndpointInvocationsScalingPolicy`` tracks invocations per instance."""
+    return {
+        "PolicyName": f"{NAME_PREFIX}-{SCALING_POLICY_SUFFIX}",
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": scalable_resource_id(settings),
+        "ScalableDimension": SCALABLE_DIMENSION,
+        "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": {
+            "TargetValue": float(settings.deploy.autoscaling_invocations_per_instance),
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+            "ScaleInCooldown": SCALE_IN_COOLDOWN_SECONDS,
+            "ScaleOutCooldown": SCALE_OUT_COOLDOWN_SECONDS,
+        },
+    }
 
 
 def endpoint_deployment_config(settings: Settings, *, model_version_record: dict, run_key: str) -> dict:

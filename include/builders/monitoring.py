@@ -19,6 +19,7 @@ from include.builders.common import (
     stopping_condition,
     tags,
 )
+from include.code_bundle import code_version
 from include.settings import Settings
 
 CODE_DIR = f"{PROCESSING_ROOT}/code"
@@ -37,6 +38,10 @@ _FIXED_INPUTS = 3  # code, baseline statistics, baseline constraints
 
 class MonitorImageError(ValueError):
     """Model Monitor needs the analyzer's own container image, and none is configured."""
+
+
+class AnalyzerVersionError(ValueError):
+    """The analyzer image's tag is not the code version of the analyzer the DAG ships."""
 
 
 class WindowTooLargeError(ValueError):
@@ -113,15 +118,43 @@ def analysis_request(
     )
 
 
+def image_tag(image_uri: str) -> str | None:
+    """``registry/repository:tag`` -> ``tag``; ``None`` for an image named by digest (``@sha256:...``) or untagged."""
+    if "@" in image_uri:
+        return None
+    last = image_uri.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else None
+
+
+def image_repository(image_uri: str) -> str:
+    """``registry/repository`` of an image URI, without its tag or digest."""
+    named = image_uri.split("@", 1)[0]
+    return named[: -len(tag) - 1] if (tag := image_tag(named)) else named
+
+
 def monitor_image_uri(settings: Settings) -> str:
-    """The analyzer's container image, required by Model Monitor (it runs the image's own entrypoint)."""
-    if not settings.images.monitor_uri:
+    """The analyzer's container image, required by Model Monitor (it runs the image's own entrypoint).
+
+    Model Monitor runs the analyzer baked into the image, the analyzer job the code uploaded today: the image
+    must be tagged with that code's version, or the two paths would judge traffic with different analyzers.
+    """
+    uri = settings.images.monitor_uri
+    if not uri:
         raise MonitorImageError(
             "monitor.use_model_monitor is on but images.monitor_uri is empty: build and push "
             "programs/monitor/Dockerfile to ECR and set SCONES_IMAGES__MONITOR_URI, or set "
             "SCONES_MONITOR__USE_MODEL_MONITOR=false to analyse with Processing jobs"
         )
-    return settings.images.monitor_uri
+    tag, version = image_tag(uri), code_version("monitor")
+    if tag != version:
+        wanted = f"{image_repository(uri)}:{version}"
+        raise AnalyzerVersionError(
+            f"images.monitor_uri (SCONES_IMAGES__MONITOR_URI) = {uri} is tagged {tag or '(no tag)'}, but the analyzer "
+            f"code this DAG uploads is version {version}: refusing to create or update the monitoring schedule with "
+            f"another analyzer. Build and push programs/monitor as {wanted} (make analyzer-image-tag prints the "
+            "tag), then set SCONES_IMAGES__MONITOR_URI to it"
+        )
+    return uri
 
 
 def monitoring_schedule_config(settings: Settings, *, baseline_uri: str, output_uri: str) -> dict:

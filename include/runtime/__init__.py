@@ -11,7 +11,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from include.runtime.capabilities import Alerts, IntervalAnalysis, Runtime, ServedModels, Teardown
+from include.runtime.capabilities import (
+    Alerts,
+    IntervalAnalysis,
+    ObjectLinks,
+    Retention,
+    Runtime,
+    ServedModels,
+    Teardown,
+)
 from include.settings import Settings, get_settings
 from include.timeouts import JobKind, deployment_timeout, job_timeout
 
@@ -27,8 +35,10 @@ __all__ = [
     "endpoint_deployment",
     "interval_analysis",
     "model_registry",
+    "object_links",
     "object_store",
     "processing_job",
+    "retention",
     "served_models",
     "state_machine_executions",
     "teardown",
@@ -81,8 +91,8 @@ def endpoint_deployment(*, task_id: str, config: Any, **kwargs: Any) -> BaseOper
     return current(settings).endpoints(settings).endpoint_deployment(task_id=task_id, config=config, **kwargs)
 
 
-def state_machine_executions(*, task_id: str, executions: Any, **kwargs: Any) -> Any:
-    """Runs the inference state machine for each ``{"name", "input"}`` in ``executions``."""
+def state_machine_executions(*, task_id: str, executions: Any, **kwargs: Any) -> BaseOperator:
+    """One task running the inference state machine for each ``{"name", "input"}`` in ``executions``, in turn."""
     settings = get_settings()
     return current(settings).executions(settings).state_machine_executions(task_id=task_id, executions=executions,
                                                                            **kwargs)
@@ -98,6 +108,12 @@ def object_store(settings: Settings | None = None) -> ObjectStore:
     """S3, or S3 on disk under ``data_root``."""
     settings = settings or get_settings()
     return current(settings).object_store(settings)
+
+
+def object_links(settings: Settings | None = None) -> ObjectLinks:
+    """Browser URLs for stored objects: the S3 console, or the project's pages on the local API server."""
+    settings = settings or get_settings()
+    return current(settings).object_links(settings)
 
 
 def model_registry(settings: Settings | None = None) -> ModelRegistry:
@@ -122,3 +138,9 @@ def teardown(settings: Settings | None = None) -> Teardown:
     """What serves traffic or costs money in this runtime, and how to stop it."""
     settings = settings or get_settings()
     return current(settings).teardown(settings)
+
+
+def retention(settings: Settings | None = None) -> Retention:
+    """The ``[retention]`` rules applied: deletion under the data root, or the bucket's lifecycle rules checked."""
+    settings = settings or get_settings()
+    return current(settings).retention(settings)

@@ -86,6 +86,8 @@ class ServedModel:
     model_name: str
     model_package_arn: str | None
     """The registered version, from the model's ``scones:model-package-arn`` tag (None: deployed some other way)."""
+    serving_since: datetime | None = None
+    """When the endpoint last settled on what it serves (DescribeEndpoint's ``LastModifiedTime``)."""
 
 
 @runtime_checkable
@@ -101,11 +103,25 @@ class ServedModels(Protocol):
 
 
 @runtime_checkable
-class StateMachineExecutions(Protocol):
-    """Runs the inference state machine once per ``{"name", "input"}``; each result is
-    ``{"name", "executionArn", "status", "output", "error", "cause"}``."""
+class ObjectLinks(Protocol):
+    """Where a person opens a stored object in a browser: the S3 console, or the project's pages locally.
 
-    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> Any: ...
+    Links written into pages and tasks (the static model-health page, the monitor's report link) use it, so
+    they work where the project's own pages on the API server are not served.
+    """
+
+    def object_url(self, uri: str) -> str:
+        """A browser URL for the object ``s3://bucket/key``."""
+        ...
+
+
+@runtime_checkable
+class StateMachineExecutions(Protocol):
+    """One task that runs the inference state machine for each ``{"name", "input"}`` of ``executions`` (a list or
+    an XComArg of one), one execution after another, reusing a finished execution of the same name; the task
+    returns one ``{"name", "executionArn", "status", "output", "error", "cause"}`` per execution."""
+
+    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> BaseOperator: ...
 
 
 @runtime_checkable
@@ -147,6 +163,29 @@ class Teardown(Protocol):
         ...
 
 
+class RetentionNotAppliedError(ValueError):
+    """The bucket does not expire objects the way the ``[retention]`` settings say."""
+
+
+@runtime_checkable
+class Retention(Protocol):
+    """The ``[retention]`` rules (:mod:`include.retention`) applied where the objects live.
+
+    Locally the objects they expire are listed, then deleted; on AWS the bucket's lifecycle rules delete them,
+    and the plan says whether those rules are the settings' ones.
+    """
+
+    def plan(self, rules: list[Any], now: datetime) -> dict[str, Any]:
+        """``{"runtime", "rules": [{"rule_id", "prefix", "days", "expired": [{"uri", "size", "last_modified"}],
+        "problem"}]}``: what the rules expire at ``now`` (a dry run: nothing is deleted)."""
+        ...
+
+    def apply(self, plan: dict[str, Any]) -> list[str]:
+        """Delete what the plan lists (re-checking each object), or refuse a bucket whose rules differ
+        (:class:`RetentionNotAppliedError`); returns the URIs deleted."""
+        ...
+
+
 @dataclass(frozen=True)
 class Runtime:
     """One runtime's table: for each capability, a factory taking the settings.
@@ -163,8 +202,10 @@ class Runtime:
     interval_analysis: Callable[[Settings], IntervalAnalysis]
     registry: Callable[[Settings], ModelRegistry]
     object_store: Callable[[Settings], ObjectStore]
+    object_links: Callable[[Settings], ObjectLinks]
     alerts: Callable[[Settings], Alerts]
     teardown: Callable[[Settings], Teardown]
+    retention: Callable[[Settings], Retention]
 
 
 def lazy(target: str) -> Callable[[Settings], Any]:

@@ -1,4 +1,5 @@
-"""The project's FastAPI application on the Airflow API server: the photo review queue and evaluation reports.
+"""The project's FastAPI application on the Airflow API server: the photo review queue, evaluation reports and
+the model-health view (:mod:`include.web.health_routes`).
 
 Every endpoint needs an authenticated Airflow user (a bearer token, or the UI's ``_token`` cookie) and passes
 Airflow's own access checks: reading the queue and its photos needs read access to ``scones_inference``,
@@ -36,6 +37,7 @@ from include.review_queue import PhotoKeyRefusedError, queue_page, servable_phot
 from include.settings import get_settings
 from include.storage import ObjectNotFoundError
 from include.web import images, pages
+from include.web.health_routes import health_router
 from include.workflows import training
 
 REVIEW_DAG = "scones_inference"
@@ -90,6 +92,7 @@ def _training_dag_access(request: Request, user: GetUserDep, model_key: str) -> 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="Scones review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(health_router())
 
     @app.get("/review/", response_class=HTMLResponse, dependencies=[CAN_VIEW_QUEUE])
     def review_queue_page(request: Request, user: GetUserDep, page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:

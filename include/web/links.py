@@ -9,6 +9,10 @@ APP_PREFIX = "/scones"
 REVIEW_QUEUE_PATH = "/review/"
 UI_ROUTE = "scones-review"
 """The review queue inside the Airflow UI: ``/plugin/scones-review``."""
+HEALTH_PATH = "/health/"
+HEALTH_UI_ROUTE = "scones-health"
+"""The model-health view inside the Airflow UI: ``/plugin/scones-health``."""
+STORED_OBJECT_PATH = "/health/object/"
 
 
 def api_base_url() -> str:
@@ -30,3 +34,14 @@ def evaluation_page(model_key: str, base_url: str | None = None) -> str:
 def review_queue_page(base_url: str | None = None) -> str:
     base = api_base_url() if base_url is None else base_url.rstrip("/")
     return f"{base}{APP_PREFIX}{REVIEW_QUEUE_PATH}"
+
+
+def health_page(base_url: str | None = None) -> str:
+    base = api_base_url() if base_url is None else base_url.rstrip("/")
+    return f"{base}{APP_PREFIX}{HEALTH_PATH}"
+
+
+def stored_object_page(key: str, base_url: str | None = None) -> str:
+    """The API server's page serving a stored report, routing file or the static health page."""
+    base = api_base_url() if base_url is None else base_url.rstrip("/")
+    return f"{base}{APP_PREFIX}{STORED_OBJECT_PATH}{quote(key, safe='/')}"

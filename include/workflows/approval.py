@@ -76,17 +76,17 @@ def _metric(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
-def review_request(settings: Settings, store: ObjectStore, registry: ModelRegistry, *, version: Mapping[str, Any],
-                   evaluation_result: dict) -> dict[str, str]:
+def review_request(settings: Settings, store: ObjectStore, *, version: Mapping[str, Any], evaluation_result: dict,
+                   serving: Mapping[str, Any] | None) -> dict[str, str]:
     """The approval's subject and Markdown body: candidate vs serving model, the gate's reason, the evaluation.
 
     ``version`` is a registration summary (:func:`version_summary`); its ``run_key`` is the model's key.
+    ``serving`` is the registry record of the version the endpoint serves (``None`` before the first deployment).
     """
     model_key = version["run_key"]
     evaluation_uri, evaluation = training.read_evaluation(store, evaluation_result)
     gate = training.quality_gate(evaluation, settings.gate.min_accuracy, settings.gate.max_regression)
     candidate, champion = evaluation["metrics"], evaluation.get("champion")
-    serving = registry.latest_approved()
     serving_name = f"serving model (version {serving['ModelPackageVersion']})" if serving else "serving model"
     rows = [("accuracy", candidate["accuracy"], champion and champion["accuracy"]),
             ("ECE (expected calibration error)", candidate["ece"], champion and champion.get("ece"))]

@@ -13,6 +13,7 @@ from airflow.sdk import TriggerRule, task, task_group
 
 from include import runtime
 from include.assets import APPROVED_MODEL
+from include.deployed_model import serving_version_or_none
 from include.registry import APPROVED, PENDING
 from include.run_keys import job_name, run_key_from_context
 from include.settings import get_settings
@@ -100,8 +101,9 @@ def approve_then_announce(version: Any, evaluation_result: Any, *, after: Any,
     @task(multiple_outputs=True)
     def describe_for_review(version: dict, evaluation_result: dict) -> dict:
         settings = get_settings()
-        return approval.review_request(settings, runtime.object_store(settings), runtime.model_registry(settings),
-                                       version=version, evaluation_result=evaluation_result)
+        serving = serving_version_or_none(settings, runtime.served_models(settings), runtime.model_registry(settings))
+        return approval.review_request(settings, runtime.object_store(settings), version=version,
+                                       evaluation_result=evaluation_result, serving=serving)
 
     @task
     def record_review_decision(version: dict, review: dict, **context) -> dict:

@@ -5,6 +5,13 @@ Event: the serialize step's output ``{"statusCode": 200, "body": {...}}`` or its
 Output: the same wrapper and body plus ``"inferences": [p_bicycle, p_motorcycle]``,
 ``"predicted_class"`` and ``"confidence"`` (the larger probability).
 
+Errors are named for what the state machine should do with them: :class:`EndpointUnavailableError` for
+throttling, 5xx answers, a model container failing or the connection failing (transient: the state
+machine retries it with backoff), :class:`PhotoRejectedError` when the model refuses the photo (a 4xx
+from its handler: retrying cannot help), :class:`EndpointInvocationError` for any other refusal (an
+unknown endpoint, missing permissions), and :class:`InvalidProbabilitiesError` when the answer is not
+two probabilities (finite, each in [0, 1], summing to 1 within 1e-3).
+
 Environment: ``ENDPOINT_NAME`` (required). When ``CAPTURE_S3_URI`` is set (e.g.
 ``s3://bucket/datacapture/ENDPOINT/AllTraffic``), each invocation is also written there as one
 SageMaker Data Capture JSONL object, for serverless endpoints, where SageMaker captures nothing.
@@ -26,9 +33,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 CLASS_NAMES = ("bicycle", "motorcycle")
+PROBABILITY_SUM_TOLERANCE = 1e-3
+THROTTLING_CODES = frozenset({
+    "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
+    "RequestLimitExceeded", "ModelNotReadyException", "ServiceUnavailable", "InternalFailure",
+})
 
 
 class MalformedEventError(ValueError):
@@ -40,11 +53,23 @@ class ConfigurationError(ValueError):
 
 
 class EndpointInvocationError(RuntimeError):
-    """The SageMaker endpoint could not be invoked."""
+    """The SageMaker endpoint refused the call (unknown endpoint, permissions, validation): not retried."""
+
+
+class EndpointUnavailableError(EndpointInvocationError):
+    """Throttling, a 5xx, a failing model container or a broken connection: transient, retried."""
+
+
+class PhotoRejectedError(EndpointInvocationError):
+    """The model's handler refused this photo (a 4xx from the container): retrying cannot help."""
 
 
 class MalformedEndpointResponseError(ValueError):
     """The endpoint answered with something other than two class probabilities."""
+
+
+class InvalidProbabilitiesError(MalformedEndpointResponseError):
+    """Two numbers came back, but not probabilities: non-finite, outside [0, 1] or not summing to 1."""
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -116,8 +141,34 @@ def invoke_endpoint(endpoint_name: str, content_type: str, photo: bytes) -> str:
             EndpointName=endpoint_name, ContentType=content_type, Accept="application/json", Body=photo
         )
         return response["Body"].read().decode("utf-8")
-    except (ClientError, BotoCoreError) as exc:
+    except ClientError as exc:
+        raise invocation_error(endpoint_name, exc) from exc
+    except (BotoConnectionError, HTTPClientError) as exc:
+        raise EndpointUnavailableError(
+            f"endpoint {endpoint_name!r} could not be reached ({exc}); transient, retried by the state machine"
+        ) from exc
+    except BotoCoreError as exc:
         raise EndpointInvocationError(f"endpoint {endpoint_name!r} failed: {exc}") from exc
+
+
+def invocation_error(endpoint_name: str, error: ClientError) -> EndpointInvocationError:
+    """The named error for a SageMaker Runtime error response."""
+    response = error.response
+    code = response.get("Error", {}).get("Code", "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code == "ModelError":
+        original = response.get("OriginalStatusCode")
+        if isinstance(original, int) and 400 <= original < 500:
+            return PhotoRejectedError(f"the model behind endpoint {endpoint_name!r} refused the photo: {error}")
+        return EndpointUnavailableError(
+            f"the model behind endpoint {endpoint_name!r} failed ({error}); transient, retried by the state machine"
+        )
+    if code in THROTTLING_CODES or status == 429 or status >= 500:
+        return EndpointUnavailableError(
+            f"endpoint {endpoint_name!r} is throttling or unavailable ({error}); "
+            "transient, retried by the state machine"
+        )
+    return EndpointInvocationError(f"endpoint {endpoint_name!r} failed: {error}")
 
 
 def parse_probabilities(raw_output: str, endpoint_name: str) -> list[float]:
@@ -129,12 +180,29 @@ def parse_probabilities(raw_output: str, endpoint_name: str) -> list[float]:
     if isinstance(values, list) and len(values) == 1 and isinstance(values[0], list):
         values = values[0]
     well_formed = isinstance(values, list) and len(values) == len(CLASS_NAMES)
-    if not well_formed or not all(map(_is_finite_number, values)):
+    if not well_formed or not all(map(_is_number, values)):
         raise MalformedEndpointResponseError(
             f"endpoint {endpoint_name!r} returned {raw_output[:200]!r}; "
             "expected JSON [p_bicycle, p_motorcycle]"
         )
+    problem = probability_problem(values)
+    if problem:
+        raise InvalidProbabilitiesError(
+            f"endpoint {endpoint_name!r} returned {raw_output[:200]!r}, which are not class probabilities: "
+            f"{problem}; check the model's output_fn (softmax)"
+        )
     return [float(v) for v in values]
+
+
+def probability_problem(values: list[float]) -> str | None:
+    """Why ``values`` are not class probabilities, or None when they are."""
+    if not all(math.isfinite(v) for v in values):
+        return "not all finite"
+    if not all(0.0 <= v <= 1.0 for v in values):
+        return "not all in [0, 1]"
+    if abs(math.fsum(values) - 1.0) > PROBABILITY_SUM_TOLERANCE:
+        return f"they sum to {math.fsum(values):.6g}, not 1 (tolerance {PROBABILITY_SUM_TOLERANCE:g})"
+    return None
 
 
 def capture_record(
@@ -187,8 +255,8 @@ def write_capture_record(
     return f"s3://{bucket}/{key}"
 
 
-def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _client(service: str, endpoint_variable: str) -> Any:

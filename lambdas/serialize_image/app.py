@@ -2,17 +2,21 @@
 
 Event: ``{"s3_bucket": "...", "s3_key": "..."}`` (a previous step's ``{"statusCode", "body"}``
 wrapper is accepted too). The object is read with S3 ``GetObject`` and validated from its bytes
-alone (stdlib only): it must be a PNG or JPEG by magic bytes, at most ``MAX_IMAGE_BYTES`` bytes and
-at most ``MAX_IMAGE_PIXELS`` pixels as declared in its PNG ``IHDR`` / JPEG ``SOF`` header.
+alone (stdlib only), before anything decodes it: it must be a PNG or JPEG by magic bytes, at most
+``MAX_IMAGE_BYTES`` bytes, and its PNG ``IHDR`` / JPEG ``SOF`` header must declare at most
+``MAX_IMAGE_PIXELS`` pixels, no side over ``MAX_IMAGE_SIDE`` and proportions no thinner than
+``MAX_ASPECT_RATIO`` (a 35 KB PNG of 8 x 4,000,000 pixels is a memory bomb for any resizer).
 
 Output: ``{"statusCode": 200, "body": {"s3_bucket", "s3_key", "image_data", "content_type",
 "inferences": []}}`` where ``image_data`` is the base64 photo when its encoded size is at most
 ``INLINE_LIMIT_BYTES``, else ``""`` and the next step reads the photo from S3 by reference.
 
-Environment: ``MAX_IMAGE_BYTES`` (default 10 MB), ``MAX_IMAGE_PIXELS`` (default 40 MP),
-``INLINE_LIMIT_BYTES`` (default 150000). The S3 client is created lazily on first use and reused
-while ``AWS_ENDPOINT_URL_S3`` is unchanged, so the local runtime (and tests) may point the same
-code at a local endpoint after import.
+Environment: ``MAX_IMAGE_BYTES`` (default and ceiling 6 MiB, InvokeEndpoint's payload limit; serverless
+endpoints take 4 MiB), ``MAX_IMAGE_PIXELS`` (default 40 MP), ``INLINE_LIMIT_BYTES`` (default 150000).
+The side and aspect-ratio limits (``MAX_IMAGE_SIDE``, ``MAX_ASPECT_RATIO``) are not settings: they are
+the model's own input contract (``programs/shared/photo_square.py``, which the endpoint enforces too).
+The S3 client is created lazily on first use and reused while ``AWS_ENDPOINT_URL_S3`` is unchanged, so
+the local runtime (and tests) may point the same code at a local endpoint after import.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from typing import Any
 
 import boto3
 
-DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
+INVOKE_ENDPOINT_PAYLOAD_LIMIT = 6 * 1024 * 1024
+DEFAULT_MAX_IMAGE_BYTES = INVOKE_ENDPOINT_PAYLOAD_LIMIT
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_SIDE = 16_384
+MAX_ASPECT_RATIO = 20.0
 DEFAULT_INLINE_LIMIT_BYTES = 150_000
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -49,7 +56,11 @@ class NotAnImageError(ValueError):
 
 
 class ImageTooLargeError(ValueError):
-    """The photo exceeds the byte or pixel limit."""
+    """The photo exceeds the byte, pixel or side limit."""
+
+
+class ImageTooThinError(ValueError):
+    """The photo's proportions are thinner than the aspect-ratio limit."""
 
 
 class ConfigurationError(ValueError):
@@ -103,6 +114,11 @@ def inspect_image(data: bytes, name: str) -> tuple[str, int, int]:
     if not data:
         raise NotAnImageError(f"{name} is empty: upload a PNG or JPEG photo")
     max_bytes = _int_setting("MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES)
+    if max_bytes > INVOKE_ENDPOINT_PAYLOAD_LIMIT:
+        raise ConfigurationError(
+            f"MAX_IMAGE_BYTES={max_bytes} is over InvokeEndpoint's {INVOKE_ENDPOINT_PAYLOAD_LIMIT}-byte payload "
+            "limit: every larger photo would fail at classify; set it to at most that (4194304 for serverless)"
+        )
     if len(data) > max_bytes:
         raise ImageTooLargeError(
             f"{name} is {len(data)} bytes, over MAX_IMAGE_BYTES={max_bytes}: resize or recompress the photo"
@@ -113,12 +129,26 @@ def inspect_image(data: bytes, name: str) -> tuple[str, int, int]:
         content_type, (width, height) = "image/jpeg", _jpeg_size(data, name)
     else:
         raise NotAnImageError(f"{name} is not a PNG or JPEG (starts with {data[:8]!r}): upload a photo")
+    check_dimensions(width, height, name)
+    return content_type, width, height
+
+
+def check_dimensions(width: int, height: int, name: str) -> None:
+    """Refuse declared dimensions over the pixel or side limit, or thinner than the aspect-ratio limit."""
     max_pixels = _int_setting("MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS)
     if width * height > max_pixels:
         raise ImageTooLargeError(
             f"{name} declares {width}x{height} pixels, over MAX_IMAGE_PIXELS={max_pixels}: resize the photo"
         )
-    return content_type, width, height
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise ImageTooLargeError(
+            f"{name} declares {width}x{height} pixels, a side over MAX_IMAGE_SIDE={MAX_IMAGE_SIDE}: resize the photo"
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageTooThinError(
+            f"{name} declares {width}x{height} pixels, thinner than MAX_ASPECT_RATIO={MAX_ASPECT_RATIO:g}: "
+            "crop the photo to the vehicle"
+        )
 
 
 def _png_size(data: bytes, name: str) -> tuple[int, int]:

@@ -1,64 +1,29 @@
-"""Decode a JPEG or PNG within limits and make the 32x32 RGB training image; encode PNG."""
+"""Decode a JPEG or PNG within limits into the 32x32 RGB training image; encode PNG.
+
+The decoding and resizing is ``photo_square`` (shipped beside this file), the same function the model's
+serving handler uses, so an ingested photo and the same photo served become the same model input.
+"""
 
 from __future__ import annotations
 
 import io
-import math
-import warnings
 
 from ingest_errors import PhotoRejected
-from PIL import Image, ImageOps, UnidentifiedImageError
+from photo_square import PhotoLimits, PhotoRefused, centre_square, decode_square
+from PIL import Image
+
+__all__ = ["ALLOWED_FORMATS", "EXTENSIONS", "centre_square", "decode_photo", "encode_png"]
 
 ALLOWED_FORMATS = ("JPEG", "PNG")
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
-SIZE = 32
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """RGB; transparent pixels are laid over white."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
-
-
-def centre_square(image: Image.Image, size: int = SIZE) -> Image.Image:
-    """Resize so the shorter side is ``size``, then crop the centre ``size`` x ``size``."""
-    width, height = image.size
-    scale = size / min(width, height)
-    resized = image.resize((max(size, round(width * scale)), max(size, round(height * scale))),
-                           Image.Resampling.LANCZOS, reducing_gap=3.0)
-    left, top = (resized.width - size) // 2, (resized.height - size) // 2
-    return resized.crop((left, top, left + size, top + size))
 
 
 def decode_photo(payload: bytes, max_pixels: int) -> tuple[Image.Image, str]:
     """The photo's 32x32 RGB image and format (``JPEG``/``PNG``); :class:`PhotoRejected` otherwise."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(payload), formats=ALLOWED_FORMATS) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise PhotoRejected(f"{width}x{height} is {width * height} pixels, over "
-                                        f"--max-image-pixels {max_pixels} (possible decompression bomb); "
-                                        "shrink the photo")
-                image_format = str(image.format)
-                if image_format == "JPEG":
-                    scale = SIZE / min(width, height)
-                    image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-                return centre_square(_to_rgb(upright)), image_format
-    except PhotoRejected:
-        raise
-    except UnidentifiedImageError:
-        raise PhotoRejected("not a JPEG or PNG image; convert it or remove it") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PhotoRejected(f"over the pixel limit (possible decompression bomb): {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-        raise PhotoRejected(f"unreadable image ({type(exc).__name__}: {exc}); re-export it") from None
+        return decode_square(payload, ALLOWED_FORMATS, PhotoLimits(max_pixels=max_pixels))
+    except PhotoRefused as refused:
+        raise PhotoRejected(str(refused)) from None
 
 
 def encode_png(image: Image.Image) -> bytes:

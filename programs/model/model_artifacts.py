@@ -16,7 +16,8 @@ from vehicle_net import VehicleNet
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "model_config.json"
 CODE_FOLDER = "code"
-SERVING_MODULES = ("inference.py", "preprocessing.py", "model_artifacts.py", "vehicle_net.py", "resnet18.py")
+SERVING_MODULES = ("inference.py", "preprocessing.py", "photo_square.py", "model_artifacts.py", "vehicle_net.py",
+                   "resnet18.py")
 ARCHITECTURES = ("vehicle_net", "resnet18")
 
 

@@ -1,20 +1,19 @@
-"""Image decoding and resizing shared by serving, evaluation and channel reading.
+"""Image decoding for serving, evaluation and channel reading: the model's 32x32 view of any photo.
 
-Any photo becomes a 32x32 RGB image the same way ingest prepares photos: EXIF orientation
-applied, converted to RGB, shorter side resized to 32 with bicubic resampling, centre crop.
+The decoding and resizing itself is ``photo_square`` (shipped beside this file), the same function ingest
+uses, so a photo served here and the same photo ingested for training become the same model input.
 """
 
 from __future__ import annotations
 
-import io
-import warnings
-
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from photo_square import IMAGE_SIZE, MAX_IMAGE_PIXELS, PhotoRefused, decode_square
+from PIL import Image
 
-IMAGE_SIZE = 32
-MAX_IMAGE_PIXELS = 40_000_000
+__all__ = ["IMAGE_SIZE", "MAX_IMAGE_PIXELS", "UnsupportedInputError", "decode_image", "image_to_uint8_tensor",
+           "normalise"]
+
 MAX_IMAGE_BYTES = 20_000_000
 DECODABLE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF")
 
@@ -24,7 +23,7 @@ class UnsupportedInputError(ValueError):
 
 
 def decode_image(image_bytes: bytes, source: str = "request body") -> Image.Image:
-    """Decode image bytes into a 32x32 RGB image, refusing non-images and decompression bombs."""
+    """Decode image bytes into a 32x32 RGB image, refusing non-images, decompression bombs and thin images."""
     if not image_bytes:
         raise UnsupportedInputError(f"{source} is empty: send the bytes of a PNG or JPEG image")
     if len(image_bytes) > MAX_IMAGE_BYTES:
@@ -32,44 +31,10 @@ def decode_image(image_bytes: bytes, source: str = "request body") -> Image.Imag
             f"{source} is {len(image_bytes)} bytes, over the {MAX_IMAGE_BYTES}-byte limit: send a smaller image"
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(image_bytes), formats=DECODABLE_FORMATS)
-            width, height = image.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise UnsupportedInputError(
-                    f"{source} is {width}x{height} pixels, over the {MAX_IMAGE_PIXELS}-pixel limit: "
-                    "send a smaller image"
-                )
-            image.load()
-    except UnsupportedInputError:
-        raise
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as error:
-        raise UnsupportedInputError(
-            f"{source} is not a decodable image ({type(error).__name__}: {error}); "
-            f"send one of {', '.join(DECODABLE_FORMATS)}"
-        ) from error
-    return resize_and_crop(ImageOps.exif_transpose(image).convert("RGB"))
-
-
-def resize_and_crop(image: Image.Image, size: int = IMAGE_SIZE) -> Image.Image:
-    """Resize the shorter side to `size` (bicubic) and crop the centre `size` x `size` square."""
-    width, height = image.size
-    if (width, height) == (size, size):
-        return image
-    scale = size / min(width, height)
-    resized_width = max(size, round(width * scale))
-    resized_height = max(size, round(height * scale))
-    resized = image.resize((resized_width, resized_height), Image.Resampling.BICUBIC)
-    left = (resized_width - size) // 2
-    top = (resized_height - size) // 2
-    return resized.crop((left, top, left + size, top + size))
+        image, _ = decode_square(image_bytes, DECODABLE_FORMATS)
+    except PhotoRefused as refused:
+        raise UnsupportedInputError(f"{source} refused: {refused}") from None
+    return image
 
 
 def image_to_uint8_tensor(image: Image.Image) -> torch.Tensor:

@@ -139,12 +139,13 @@ def initial_network(
     return build_network(config), config
 
 
-def metrics_line(epoch: int, train: PassResult, validation: PassResult, learning_rate: float,
+def metrics_line(epoch: int, epochs: int, train: PassResult, validation: PassResult, learning_rate: float,
                  selection: PassResult | None = None) -> str:
-    """One regex-friendly log line per epoch (see metric_definitions.json)."""
+    """One line per epoch a person can follow, its figures as ``name=value`` for metric_definitions.json (a
+    retraining adds the weighted ``selection_accuracy`` its best epoch is chosen by)."""
     chosen_by = f" selection_accuracy={selection.accuracy:.4f}" if selection is not None else ""
     return (
-        f"epoch={epoch} train_loss={train.loss:.4f} train_accuracy={train.accuracy:.4f} "
+        f"epoch {epoch}/{epochs}: train_loss={train.loss:.4f} train_accuracy={train.accuracy:.4f} "
         f"validation_loss={validation.loss:.4f} validation_accuracy={validation.accuracy:.4f}{chosen_by} "
         f"learning_rate={learning_rate:.6f} epoch_seconds={train.seconds + validation.seconds:.2f}"
     )
@@ -303,7 +304,7 @@ def run_training(
         selection = selection_pass(trainer.network, validation_data, retraining, hyperparameters.new_data_share,
                                    batch, normalisation)
         learning_rate = trainer.optimizer.param_groups[0]["lr"]
-        print(metrics_line(epoch, train, validation, learning_rate, selection), flush=True)
+        print(metrics_line(epoch, hyperparameters.epochs, train, validation, learning_rate, selection), flush=True)
         chosen_by = selection or validation
         trainer.scheduler.step(chosen_by.accuracy)
         training_seconds += train.seconds

@@ -21,6 +21,8 @@ from include.runtime.capabilities import (
     EndpointDeployment,
     IntervalAnalysis,
     JobOperators,
+    ObjectLinks,
+    Retention,
     Runtime,
     ServedModels,
     StateMachineExecutions,
@@ -42,8 +44,10 @@ CAPABILITIES = {
     "interval_analysis": IntervalAnalysis,
     "registry": ModelRegistry,
     "object_store": ObjectStore,
+    "object_links": ObjectLinks,
     "alerts": Alerts,
     "teardown": Teardown,
+    "retention": Retention,
 }
 
 
@@ -118,6 +122,7 @@ def test_each_runtime_fills_every_capability(name, settings):
 
 def test_the_aws_runtime_mirrors_the_local_one_capability_for_capability():
     modules = {name: {p.stem for p in (SEAM / name).glob("*.py")} for name in ("aws", "local")}
-    capability_modules = {"jobs", "serving", "interval_analysis", "registry", "store", "alerts", "teardown"}
+    capability_modules = {"jobs", "serving", "interval_analysis", "registry", "store", "object_links", "alerts",
+                          "teardown", "retention"}
     assert capability_modules <= modules["aws"] and capability_modules <= modules["local"]
     assert modules["aws"] - {"__init__"} == capability_modules, "the aws runtime holds capabilities only"

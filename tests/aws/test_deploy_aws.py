@@ -159,8 +159,8 @@ def test_second_version_is_deployed_as_a_blue_green_update(deploy_runs: DeployRu
     assert "Tags" not in update
     assert update["DeploymentConfig"] == {
         "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
-            "TerminationWaitInSeconds": 300,
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300},
+            "TerminationWaitInSeconds": 0,
             "MaximumExecutionTimeoutInSeconds": 2100,
         },
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in ALARMS]},

@@ -22,6 +22,7 @@ from typing import Any
 import pendulum
 import pytest
 
+from include.code_bundle import code_version
 from tests.aws import monitor_scenario
 from tests.aws.deploy_scenario import deploy_version, register_approved_model
 from tests.aws.moto_harness import AwsHarness, DagRunResult, MotoServer
@@ -43,11 +44,11 @@ QUIET_DATE = pendulum.datetime(2026, 1, 1, 16, tz="UTC")
 QUIET_KEY = "20260101T1600"
 MONITORING = f"s3://{BUCKET}/monitoring/{ENDPOINT}"
 COOLDOWN_TO_TODAY_HOURS = 24 * 365 * 20
-MONITOR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/scones-drift-analyzer:e2e"
+MONITOR_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/scones-drift-analyzer:{code_version('monitor')}"
 PROCESSING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
 SAGEMAKER_TRIGGER = "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTrigger"
 COMMON = ["find_baseline", "choose_monitoring_path", "read_interval_result", "write_monitoring_report",
-          "decide_action", "announce_decision", "retrain_decided"]
+          "decide_action", "announce_decision", "publish_model_health", "retrain_decided"]
 ANALYZER_PATH = ["list_capture_hours", "window_has_capture", "build_analysis_request", "analyze_window"]
 MODEL_MONITOR_PATH = ["ensure_schedule", "wait_for_interval_execution"]
 RETRAIN = ["trigger_retraining"]
@@ -201,6 +202,18 @@ def test_report_is_published_for_the_interval(monitor_runs: MonitorRuns) -> None
     assert report == f"{MONITORING}/{ANALYZED_KEY}/report/index.html"
     page = monitor_runs.moto.client("s3").get_object(Bucket=BUCKET, Key=report.split("/", 3)[3])["Body"].read()
     assert b"<html" in page.lower()
+
+
+def test_the_report_task_links_the_report_and_the_static_health_page_in_the_s3_console(
+        monitor_runs: MonitorRuns) -> None:
+    console = f"https://console.aws.amazon.com/s3/object/{BUCKET}?region="
+    report_key = f"{MONITORING}/{ANALYZED_KEY}/report/index.html".split("/", 3)[3]
+    link = xcom(monitor_runs.analyzed, "write_monitoring_report", "_link_DriftReportLink")
+    assert link.startswith(console) and link.endswith("&prefix=" + report_key.replace("/", "%2F"))
+    page_uri = xcom(monitor_runs.analyzed, "publish_model_health")
+    assert page_uri == f"s3://{BUCKET}/health/index.html"
+    page = monitor_runs.moto.client("s3").get_object(Bucket=BUCKET, Key="health/index.html")["Body"].read().decode()
+    assert ("prefix=" + report_key.replace("/", "%2F")) in page and "a static copy" in page
 
 
 def test_hour_without_capture_is_no_traffic_and_starts_no_job(monitor_runs: MonitorRuns) -> None:

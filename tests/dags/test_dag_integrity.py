@@ -34,6 +34,14 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
             assert task.retries >= 1, (dag_id, task.task_id)
 
 
+def test_every_dag_that_runs_jobs_offers_a_rebuild_param_off_by_default(dagbag):
+    job_kinds = ("ProcessingOperator", "TrainingOperator", "TuningOperator")
+    for dag_id, dag in dagbag.dags.items():
+        if any(type(task).__name__.endswith(job_kinds) for task in dag.tasks):
+            assert dag.params.get_param("rebuild").schema["type"] == "boolean", dag_id
+            assert dag.params["rebuild"] is False, dag_id
+
+
 @pytest.mark.parametrize("runtime", ["local", "aws"])
 def test_parsing_imports_no_torch_sagemaker_sdk_or_network(runtime: str, tmp_path: Path):
     probe = (
@@ -105,3 +113,9 @@ def test_a_deadline_of_zero_minutes_means_none():
 
     assert unfinished_run_alert(0) is None
     assert unfinished_run_alert(30).interval.total_seconds() == 1800
+
+
+def test_the_monitor_and_inference_dags_link_their_report_and_routing_file(dagbag):
+    linked = {(dag_id, link.name) for dag_id in ("scones_monitor", "scones_inference")
+              for task in dagbag.dags[dag_id].tasks for link in task.operator_extra_links}
+    assert {("scones_monitor", "Drift report"), ("scones_inference", "Routing file")} <= linked

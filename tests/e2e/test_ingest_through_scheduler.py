@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -64,3 +65,24 @@ def test_clearing_a_date_reuses_its_job_and_reproduces_the_partition(
     assert after == before
     ingest = next(t for t in airflow.task_instances("scones_ingest", run["dag_run_id"]) if t["task_id"] == "ingest")
     assert ingest["try_number"] >= 2
+
+
+def _task_log_records(airflow: LocalAirflow, dag_id: str, run_id: str) -> dict[str, list[dict]]:
+    folder = airflow.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+    return {str(log.relative_to(folder)): [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+            for log in sorted(folder.rglob("*.log"))}
+
+
+def test_task_logs_show_the_projects_info_lines_and_no_error_in_a_successful_run(
+    airflow: LocalAirflow, backfilled: list[dict]
+):
+    run = next(r for r in backfilled if r["logical_date"].startswith("2026-01-01"))
+    logs = _task_log_records(airflow, "scones_ingest", run["dag_run_id"])
+    ingest = next(records for name, records in logs.items() if name.startswith("task_id=ingest/"))
+    job_lines = [r["event"] for r in ingest if r.get("level") == "info" and "include.runtime.local.jobs" in
+                 r.get("logger", "")]
+    assert any(line.startswith("running ") for line in job_lines), job_lines[:20]
+    assert any(line.startswith("[ingest] ") for line in job_lines), "the job program's own output"
+    errors = {name: [r["event"] for r in records if r.get("level") in ("error", "critical")]
+              for name, records in logs.items()}
+    assert all(not found for found in errors.values()), errors

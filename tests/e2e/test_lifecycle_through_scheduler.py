@@ -6,10 +6,12 @@ import json
 import os
 from pathlib import Path
 
+import psutil
 import pytest
 
 from devtools.demo import DemoScale, Lifecycle
 from devtools.local_airflow import LocalAirflow
+from devtools.processes import listening_sockets, processes_of
 from include.settings import load_settings
 
 pytestmark = pytest.mark.e2e
@@ -51,3 +53,10 @@ def test_monitoring_report_is_written(lifecycle: dict, e2e_data: dict[str, str])
     reports = list((_bucket(e2e_data) / "monitoring").rglob("index.html"))
     assert reports
     assert any(p.suffix == ".png" and p.stat().st_size > 1000 for p in reports[0].parent.iterdir())
+
+
+def test_every_server_of_the_run_listens_on_127_0_0_1_only(lifecycle: dict, airflow: LocalAirflow):
+    sockets = listening_sockets(processes_of(airflow.home))
+    commands = {s.pid: " ".join(psutil.Process(s.pid).cmdline()) for s in sockets}
+    assert any("model_server" in command for command in commands.values()), "the model server still serves"
+    assert {s.host for s in sockets} == {"127.0.0.1"}, [(s, commands[s.pid]) for s in sockets]

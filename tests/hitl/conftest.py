@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.hitl.airflow_users import AirflowWithUsers, start_airflow_with_users
+from tests.hitl.health_world import HealthWorld, build_health_world
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,9 @@ def airflow_with_users(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Air
         yield instance
     finally:
         instance.stop()
+
+
+@pytest.fixture(scope="session")
+def health_world(airflow_with_users: AirflowWithUsers, tmp_path_factory: pytest.TempPathFactory) -> HealthWorld:
+    """The records the model-health view reads, written into the running Airflow's data root."""
+    return build_health_world(airflow_with_users.settings, tmp_path_factory.mktemp("health-world"))

@@ -24,6 +24,8 @@ from include.builders.registry import model_package_request
 from include.builders.training import training_job_request
 from include.builders.tuning import tuning_job_request
 from include.runtime.local.inference_flow import DEFINITION_FILE
+from include.workflows.inference.rounds import execution_input, round_prefix
+from include.workflows.lineage import TrainingInputs
 from tests.support import iam_report
 from tests.support.iam_requests import Account, api_call_requests, sagemaker_role_requests, state_machine_requests
 from tests.support.stack import ACCOUNT, REGION, deployable_settings, simulated_stack
@@ -200,8 +202,10 @@ def test_state_machine_role_permits_what_the_definition_does(stack, account):
     definition = DEFINITION_FILE.read_text()
     for placeholder, value in properties["DefinitionSubstitutions"].items():
         definition = definition.replace("${" + placeholder + "}", value)
+    chunk = f"{round_prefix(SETTINGS, '20260301T1000', 1)}/c0001"
+    started_with = execution_input(SETTINGS, f"{chunk}/photos.json", f"{chunk}/results")
     requests = state_machine_requests(account, json.loads(definition), stack.ref("InferenceStateMachine"),
-                                      logs_to_cloudwatch="Logging" in properties)
+                                      logs_to_cloudwatch="Logging" in properties, execution_input=started_with)
     evaluation = iam_report.record(evaluate_role(stack, "StateMachineRole", requests))
     assert evaluation.denied == [], evaluation.denial_report()
     assert {d.request.action for d in evaluation.decisions} >= {"lambda:InvokeFunction", "logs:CreateLogDelivery"}
@@ -229,7 +233,8 @@ def built_requests() -> list[tuple[str, dict]]:
     s, key, uri = SETTINGS, "20260101T0000", SETTINGS.s3_uri
     record = {"InferenceSpecification": {"Containers": [{
         "Image": f"763104351884.dkr.ecr.{REGION}.amazonaws.com/pytorch-inference:2.6.0-cpu-py312",
-        "ModelDataUrl": uri("models", key, "model.tar.gz")}]}, "ModelPackageVersion": 1}
+        "ModelDataUrl": uri("models", key, "model.tar.gz")}]}, "ModelPackageVersion": 1,
+        "ModelPackageArn": f"arn:aws:sagemaker:{REGION}:123456789012:model-package/scones-vehicle-classifier/1"}
     training = training_job_request(s, run_key=key, job_name=f"scones-train-{key.lower()}",
                                     partition_uri=uri("datasets", key) + "/",
                                     source_uri=uri("code", "model", "abc", "sourcedir.tar.gz"),
@@ -258,13 +263,15 @@ def built_requests() -> list[tuple[str, dict]]:
         ("CreateModel", model_request(s, model_version_record=record, model_name=f"scones-model-v1-{key.lower()}",
                                       run_key=key)),
         ("CreateEndpointConfig", endpoint_config_request(s, config_name=f"scones-config-v1-{key.lower()}",
-                                                         model_name=f"scones-model-v1-{key.lower()}", run_key=key)),
+                                                         model_name=f"scones-model-v1-{key.lower()}", run_key=key,
+                                                         model_version_record=record)),
         ("CreateMonitoringSchedule", monitoring_schedule_request(
             s, schedule_name=f"scones-monitor-{s.deploy.endpoint_name}", baseline_uri=uri("models", key, "b"),
             output_uri=uri("monitoring", s.deploy.endpoint_name, "model-monitor") + "/")),
         ("CreateModelPackage", model_package_request(
             s, run_key=key, model_data_url=uri("models", key, "model.tar.gz"), evaluation_uri=uri("models", key, "e"),
-            metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, code_sha256="b" * 64,
+            metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64,
+            trained_from=TrainingInputs("a" * 64, "b" * 64, "c" * 64).as_metadata(),
             hyperparameters={"epochs": 3}, training_job_name=f"scones-train-{key.lower()}")),
     ]
 

@@ -16,7 +16,12 @@ from deploy.cloudformation.stack_parameters import (
     stack_parameters,
 )
 from include.builders.common import framework_image_uri
-from include.builders.deploy import capture_destination, lambda_capture_uri
+from include.builders.deploy import (
+    capture_destination,
+    lambda_capture_uri,
+    scalable_target_request,
+    scaling_policy_request,
+)
 from include.code_bundle import PROGRAM_DIRS, source_digest
 from include.settings import Settings, env_name, get_settings, load_settings, setting_variables
 from tests.support.stack import ACCOUNT, BUCKET, REGION, deployable_settings, simulated_stack
@@ -26,7 +31,7 @@ SERVERLESS_RENAMED = {
     "SCONES_DEPLOY__SERVERLESS": "true", "SCONES_DEPLOY__ENDPOINT_NAME": "scones-vehicles-blue",
     "SCONES_DEPLOY__VARIANT_NAME": "Main", "SCONES_CONFIDENCE_THRESHOLD": "0.8",
     "SCONES_DEPLOY__ROLLBACK_ALARMS": '["scones-blue-5xx", "scones-blue-latency"]',
-    "SCONES_INFERENCE__MAX_IMAGE_BYTES": "5000000", "SCONES_MWAA__ENVIRONMENT_NAME": "scones-prod",
+    "SCONES_INFERENCE__MAX_IMAGE_BYTES": "4000000", "SCONES_MWAA__ENVIRONMENT_NAME": "scones-prod",
     "SCONES_REGION": "af-south-1",
 }
 VARIANTS = pytest.mark.parametrize("environ", [REAL_TIME, SERVERLESS_RENAMED], ids=["real-time", "serverless-renamed"])
@@ -52,6 +57,38 @@ def test_rollback_alarms_are_the_settings_alarms_on_the_settings_endpoint(enviro
     for alarm in alarms.values():
         assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
             "EndpointName": settings.deploy.endpoint_name, "VariantName": settings.deploy.variant_name}
+
+
+@VARIANTS
+def test_rollback_alarms_trip_at_the_settings_thresholds(environ):
+    settings, stack = deployed({**environ, "SCONES_DEPLOY__ERROR_ALARM_THRESHOLD": "3",
+                                "SCONES_DEPLOY__LATENCY_ALARM_MILLISECONDS": "250"})
+    assert float(stack.properties("Endpoint5xxAlarm")["Threshold"]) == settings.deploy.error_alarm_threshold == 3
+    assert float(stack.properties("EndpointLatencyAlarm")["Threshold"]) == 250_000, "ModelLatency is in microseconds"
+
+
+def test_the_stacks_autoscaling_is_what_the_deployment_registers_again():
+    settings, stack = deployed({"SCONES_DEPLOY__AUTOSCALING": "true", "SCONES_DEPLOY__AUTOSCALING_MIN_INSTANCES": "2",
+                                "SCONES_DEPLOY__AUTOSCALING_MAX_INSTANCES": "5",
+                                "SCONES_DEPLOY__AUTOSCALING_INVOCATIONS_PER_INSTANCE": "120"})
+    assert stack.creates("EndpointScalableTarget") and stack.creates("EndpointInvocationsScalingPolicy")
+    target = stack.properties("EndpointScalableTarget")
+    assert {key: str(value) for key, value in target.items()} == {
+        key: str(value) for key, value in scalable_target_request(settings).items()}
+    policy = stack.properties("EndpointInvocationsScalingPolicy")
+    expected = scaling_policy_request(settings)
+    assert policy["PolicyName"] == expected["PolicyName"] and policy["PolicyType"] == expected["PolicyType"]
+    tracking, wanted = policy["TargetTrackingScalingPolicyConfiguration"], expected[
+        "TargetTrackingScalingPolicyConfiguration"]
+    assert float(tracking["TargetValue"]) == wanted["TargetValue"] == 120.0
+    assert tracking["PredefinedMetricSpecification"] == wanted["PredefinedMetricSpecification"]
+    assert (tracking["ScaleInCooldown"], tracking["ScaleOutCooldown"]) == (
+        wanted["ScaleInCooldown"], wanted["ScaleOutCooldown"])
+
+
+def test_autoscaling_stays_off_in_the_stack_until_the_settings_turn_it_on():
+    _, stack = deployed({})
+    assert not stack.creates("EndpointScalableTarget")
 
 
 @VARIANTS

@@ -236,6 +236,24 @@ def test_lambda_roles_grant_only_their_handlers_needs(template):
         "sagemaker:InvokeEndpoint", "s3:GetObject", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey"}
 
 
+def test_state_machine_role_may_run_its_own_distributed_map_and_nothing_wider(template):
+    by_sid = {statement["Sid"]: statement for statement in _statements(template, "StateMachineRole")}
+    state_machine = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+    assert by_sid["StartOwnChildExecutions"]["Action"] == "states:StartExecution"
+    assert by_sid["StartOwnChildExecutions"]["Resource"] == {
+        "Fn::Sub": f"{state_machine}:stateMachine:${{StateMachineName}}"}
+    assert by_sid["FollowOwnChildExecutions"]["Resource"] == {
+        "Fn::Sub": f"{state_machine}:execution:${{StateMachineName}}/*"}
+    objects = by_sid["ReadPhotoManifestsWriteResults"]
+    assert objects["Resource"] == {"Fn::Sub": f"${{Bucket.Arn}}/{SETTINGS.prefixes.inference}/*"}
+    assert set(objects["Action"]) == {"s3:GetObject", "s3:PutObject", "s3:ListMultipartUploadParts",
+                                      "s3:AbortMultipartUpload"}
+    assert by_sid["UseDataKeyForManifestsAndResults"]["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert set(by_sid) == {"InvokeTheThreeLambdas", "StartOwnChildExecutions", "FollowOwnChildExecutions",
+                           "ReadPhotoManifestsWriteResults", "UseDataKeyForManifestsAndResults",
+                           "DeliverExecutionLogs"}
+
+
 def test_sagemaker_role_is_passed_only_to_sagemaker(template):
     passes = [s for s in _statements(template, "MwaaExecutionRole") if s["Action"] == "iam:PassRole"]
     assert passes == [{

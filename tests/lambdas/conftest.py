@@ -46,6 +46,9 @@ def sagemaker_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[SageMakerStub
     stub = SageMakerStub()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK wait between them
+
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
@@ -53,13 +56,14 @@ def sagemaker_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[SageMakerStub
             payload = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             stub.calls.append({"path": self.path, "content_type": self.headers.get("Content-Type"),
                                "size": len(payload)})
-            self.send_response(stub.status)
-            if stub.error_type:
-                self.send_header("x-amzn-ErrorType", stub.error_type)
+            status, error_type, body = stub.next_answer()
+            self.send_response(status)
+            if error_type:
+                self.send_header("x-amzn-ErrorType", error_type)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(stub.body)))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(stub.body)
+            self.wfile.write(body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -25,10 +25,17 @@ class LocalS3:
 
 @dataclass
 class SageMakerStub:
-    """Answers ``POST /endpoints/{name}/invocations`` with ``status`` and ``body``; records each call."""
+    """Answers ``POST /endpoints/{name}/invocations`` with ``status`` and ``body``; records each call.
+
+    ``first_answers`` (``(status, error_type, body)`` each) are given, in order, before that.
+    """
 
     url: str = ""
     status: int = 200
     body: bytes = b"[0.97, 0.03]"
     error_type: str = ""
     calls: list[dict[str, Any]] = field(default_factory=list)
+    first_answers: list[tuple[int, str, bytes]] = field(default_factory=list)
+
+    def next_answer(self) -> tuple[int, str, bytes]:
+        return self.first_answers.pop(0) if self.first_answers else (self.status, self.error_type, self.body)

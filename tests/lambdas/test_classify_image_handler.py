@@ -56,12 +56,66 @@ def test_endpoint_error_is_an_endpoint_invocation_error(sagemaker_runtime: SageM
         app.lambda_handler(serialized(png_bytes()), None)
 
 
-def test_unreachable_endpoint_is_an_endpoint_invocation_error(monkeypatch) -> None:
+def test_unreachable_endpoint_is_unavailable(monkeypatch) -> None:
     monkeypatch.setenv("ENDPOINT_NAME", "nowhere")
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    with pytest.raises(app.EndpointInvocationError, match="nowhere"):
+    with pytest.raises(app.EndpointUnavailableError, match=r"nowhere.*could not be reached"):
         app.lambda_handler(serialized(png_bytes()), None)
+
+
+def error_answer(stub: SageMakerStub, status: int, error_type: str, **fields) -> None:
+    stub.status, stub.error_type = status, error_type
+    stub.body = json.dumps({"message": f"{error_type} from the stub", **fields}).encode()
+
+
+@pytest.mark.parametrize(("status", "error_type"), [
+    (429, "ThrottlingException"), (503, "ServiceUnavailable"), (500, "InternalFailure"),
+])
+def test_throttling_and_server_errors_are_unavailable_not_permanent(
+    sagemaker_runtime: SageMakerStub, monkeypatch, status: int, error_type: str
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    error_answer(sagemaker_runtime, status, error_type)
+    with pytest.raises(app.EndpointUnavailableError, match=rf"{error_type}.*transient"):
+        app.lambda_handler(serialized(png_bytes()), None)
+
+
+def test_model_failing_with_a_5xx_is_unavailable(sagemaker_runtime: SageMakerStub) -> None:
+    error_answer(sagemaker_runtime, 424, "ModelError", OriginalStatusCode=500)
+    with pytest.raises(app.EndpointUnavailableError):
+        app.lambda_handler(serialized(png_bytes()), None)
+
+
+def test_photo_the_model_refuses_is_rejected(sagemaker_runtime: SageMakerStub) -> None:
+    error_answer(sagemaker_runtime, 424, "ModelError", OriginalStatusCode=400)
+    with pytest.raises(app.PhotoRejectedError, match="refused the photo"):
+        app.lambda_handler(serialized(png_bytes()), None)
+
+
+def test_unknown_endpoint_is_a_permanent_invocation_error(sagemaker_runtime: SageMakerStub) -> None:
+    error_answer(sagemaker_runtime, 400, "ValidationError")
+    with pytest.raises(app.EndpointInvocationError) as raised:
+        app.lambda_handler(serialized(png_bytes()), None)
+    assert type(raised.value) is app.EndpointInvocationError
+
+
+def test_transient_and_permanent_errors_have_distinct_names() -> None:
+    names = {app.EndpointUnavailableError.__name__, app.PhotoRejectedError.__name__,
+             app.EndpointInvocationError.__name__, app.InvalidProbabilitiesError.__name__}
+    assert len(names) == 4
+
+
+@pytest.mark.parametrize("answer", [b"[5.0, -4.0]", b"[0.7, 0.7]", b"[NaN, 0.5]", b"[1.2, -0.2]", b"[0.4, 0.5]"])
+def test_numbers_that_are_not_probabilities_are_refused(sagemaker_runtime: SageMakerStub, answer: bytes) -> None:
+    sagemaker_runtime.body = answer
+    with pytest.raises(app.InvalidProbabilitiesError, match="not class probabilities"):
+        app.lambda_handler(serialized(png_bytes()), None)
+
+
+def test_probabilities_summing_to_one_within_the_tolerance_pass(sagemaker_runtime: SageMakerStub) -> None:
+    sagemaker_runtime.body = b"[0.9995, 0.0]"
+    assert app.lambda_handler(serialized(png_bytes()), None)["body"]["confidence"] == 0.9995
 
 
 @pytest.mark.parametrize("answer", [b"not json", b"[0.5]", b'{"bicycle": 0.5}', b'[0.5, "x"]'])

@@ -56,3 +56,13 @@ def test_invalid_threshold_names_the_variable(monkeypatch, value: str) -> None:
     monkeypatch.setenv("CONFIDENCE_THRESHOLD", value)
     with pytest.raises(app.ConfigurationError, match="CONFIDENCE_THRESHOLD"):
         app.lambda_handler(classified([0.99, 0.01]), None)
+
+
+@pytest.mark.parametrize("inferences", [[5.0, -4.0], [0.7, 0.7], [1.5, -0.5], [float("inf"), 0.0], [0.3, 0.3]])
+def test_numbers_that_are_not_probabilities_are_refused_by_name(inferences) -> None:
+    with pytest.raises(app.InvalidProbabilitiesError, match="not class probabilities"):
+        app.lambda_handler(classified(inferences), None)
+
+
+def test_probabilities_within_the_sum_tolerance_are_routed() -> None:
+    assert app.lambda_handler(classified([0.0004, 0.9999]), None)["body"]["vehicle"] == "motorcycle"

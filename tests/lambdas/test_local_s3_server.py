@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -161,3 +162,18 @@ def test_stop_releases_the_port(tmp_path) -> None:
     assert not thread.is_alive()
     with pytest.raises(OSError):
         raw_request(url, "GET", f"/{BUCKET}?list-type=2")
+
+
+def test_connections_are_served_with_nagle_off(local_s3: LocalS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.runtime.local.s3_server import S3RequestHandler
+
+    seen: list[int] = []
+    original_setup = S3RequestHandler.setup
+
+    def recording_setup(handler: S3RequestHandler) -> None:
+        original_setup(handler)
+        seen.append(handler.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(S3RequestHandler, "setup", recording_setup)
+    local_s3.put("photos/nodelay.png", b"abc")
+    assert seen and all(seen)

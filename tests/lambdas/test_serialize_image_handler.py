@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +18,8 @@ from tests.lambdas.photo_samples import (
     png_bytes,
     png_header_declaring,
 )
+
+PHOTO_SQUARE = Path(__file__).resolve().parents[2] / "programs" / "shared" / "photo_square.py"
 
 
 def test_small_png_is_inlined_in_the_peers_shape(local_s3: LocalS3) -> None:
@@ -93,3 +98,31 @@ def test_invalid_limit_setting_names_the_variable(local_s3: LocalS3, monkeypatch
     local_s3.put("photos/bike.png", png_bytes())
     with pytest.raises(app.ConfigurationError, match="MAX_IMAGE_PIXELS"):
         app.lambda_handler({"s3_bucket": BUCKET, "s3_key": "photos/bike.png"}, None)
+
+
+@pytest.mark.parametrize(("width", "height"), [(8, 4_000_000), (16, 2_000_000), (4_000_000, 8)])
+def test_thin_photo_under_the_pixel_limit_is_refused_by_its_side(local_s3: LocalS3, width: int, height: int) -> None:
+    local_s3.put("photos/thin.png", png_header_declaring(width, height))
+    with pytest.raises(app.ImageTooLargeError, match=rf"{width}x{height} pixels, a side over MAX_IMAGE_SIDE=16384"):
+        app.lambda_handler({"s3_bucket": BUCKET, "s3_key": "photos/thin.png"}, None)
+
+
+def test_photo_thinner_than_the_aspect_ratio_limit_is_too_thin(local_s3: LocalS3) -> None:
+    local_s3.put("photos/strip.png", png_bytes(30, 700))
+    with pytest.raises(app.ImageTooThinError, match="30x700 pixels, thinner than MAX_ASPECT_RATIO=20"):
+        app.lambda_handler({"s3_bucket": BUCKET, "s3_key": "photos/strip.png"}, None)
+
+
+def test_byte_limit_above_the_invoke_endpoint_payload_limit_is_a_configuration_error(monkeypatch) -> None:
+    monkeypatch.setenv("MAX_IMAGE_BYTES", str(10 * 1024 * 1024))
+    with pytest.raises(app.ConfigurationError, match=r"MAX_IMAGE_BYTES=10485760 is over InvokeEndpoint's 6291456"):
+        app.inspect_image(png_bytes(), "photo")
+
+
+def test_header_limits_are_the_models_own(monkeypatch) -> None:
+    spec = importlib.util.spec_from_file_location("shared_photo_square", PHOTO_SQUARE)
+    photo_square = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, photo_square)
+    spec.loader.exec_module(photo_square)
+    assert (app.DEFAULT_MAX_IMAGE_PIXELS, app.MAX_IMAGE_SIDE, app.MAX_ASPECT_RATIO) == (
+        photo_square.MAX_IMAGE_PIXELS, photo_square.MAX_IMAGE_SIDE, photo_square.MAX_ASPECT_RATIO)

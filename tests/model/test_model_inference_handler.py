@@ -68,7 +68,7 @@ def test_unsupported_accept_type_is_refused(served_model: inference.VehicleClass
 
 def test_decompression_bomb_is_refused_before_decoding() -> None:
     bomb = encoded(Image.new("1", (8000, 6000)), "PNG")
-    with pytest.raises(UnsupportedInputError, match="8000x6000 pixels, over the 40000000-pixel limit"):
+    with pytest.raises(UnsupportedInputError, match=r"8000x6000 pixels .*over the 40000000-pixel limit"):
         input_fn(bomb, "image/png")
 
 

@@ -32,6 +32,16 @@ def test_model_file_loads_with_weights_only(trained_job: TrainingRun) -> None:
     assert all(isinstance(tensor, torch.Tensor) for tensor in saved["state_dict"].values())
 
 
+def test_each_epoch_prints_one_progress_line_a_person_can_follow(trained_job: TrainingRun) -> None:
+    from devtools.training_progress import readable_progress
+
+    lines = [line for line in trained_job.result.stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    progress = [readable_progress(line) for line in lines]
+    readable = r"epoch \d/3, loss \d+\.\d{3}, validation accuracy [01]\.\d{3}"
+    assert all(re.fullmatch(readable, line) for line in progress), progress
+
+
 def test_every_metric_definition_matches_once_per_epoch(trained_job: TrainingRun) -> None:
     for definition in metric_definitions():
         values = re.findall(definition["Regex"], trained_job.result.stdout)

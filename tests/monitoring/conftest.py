@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-MONITOR_IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/scones-drift-analyzer:1"
+from include.code_bundle import code_version
+
+MONITOR_REPOSITORY = "111122223333.dkr.ecr.us-east-1.amazonaws.com/scones-drift-analyzer"
+MONITOR_IMAGE = f"{MONITOR_REPOSITORY}:{code_version('monitor')}"
+"""The analyzer image as `make analyzer-image-tag` tags it: the code version the DAG uploads."""
 
 
 @pytest.fixture

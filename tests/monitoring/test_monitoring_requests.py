@@ -8,16 +8,18 @@ import pytest
 
 from include.builders.monitoring import (
     HOURLY_CRON,
+    AnalyzerVersionError,
     MonitorImageError,
     WindowTooLargeError,
     analysis_request,
     monitoring_schedule_request,
     monitoring_schedule_update,
 )
+from include.code_bundle import code_version
 from include.workflows.monitoring import layout
 from tests.support.botocore_contract import assert_valid_request
 
-from .conftest import MONITOR_IMAGE
+from .conftest import MONITOR_IMAGE, MONITOR_REPOSITORY
 
 START = datetime(2026, 3, 1, 10, tzinfo=UTC)
 END = datetime(2026, 3, 1, 11, tzinfo=UTC)
@@ -102,3 +104,32 @@ def test_schedule_runs_hourly_on_the_analyzer_image_within_the_hour(aws_settings
 def test_schedule_without_a_monitor_image_names_the_setting(settings):
     with pytest.raises(MonitorImageError, match="SCONES_IMAGES__MONITOR_URI"):
         build_schedule(settings)
+
+
+@pytest.fixture
+def stale_image_settings(aws_settings, monkeypatch):
+    """Model Monitor on, with an analyzer image built from other code than the DAG would upload."""
+    from include.settings import get_settings
+
+    monkeypatch.setenv("SCONES_IMAGES__MONITOR_URI", f"{MONITOR_REPOSITORY}:0123456789abcdef")
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def test_schedule_refuses_an_analyzer_image_of_another_code_version_naming_both(stale_image_settings):
+    with pytest.raises(AnalyzerVersionError) as refused:
+        build_schedule(stale_image_settings)
+    message = str(refused.value)
+    assert "tagged 0123456789abcdef" in message
+    assert f"version {code_version('monitor')}" in message
+    assert f"{MONITOR_REPOSITORY}:{code_version('monitor')}" in message
+
+
+def test_schedule_refuses_an_analyzer_image_named_by_digest(aws_settings, monkeypatch):
+    from include.settings import get_settings
+
+    monkeypatch.setenv("SCONES_IMAGES__MONITOR_URI", f"{MONITOR_REPOSITORY}@sha256:{'0' * 64}")
+    get_settings.cache_clear()
+    with pytest.raises(AnalyzerVersionError, match=r"tagged \(no tag\)"):
+        build_schedule(get_settings())
+

@@ -28,6 +28,7 @@ INFERENCE_PY = '''
 import io
 import json
 import os
+import time
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -61,6 +62,7 @@ def input_fn(body, content_type):
 
 
 def predict_fn(data, model):
+    time.sleep(model.config.get("delay_seconds", 0))
     return model.predict(data)
 
 
@@ -90,6 +92,7 @@ def build_model_artifact(
     red_is_first_class: bool = True,
     fail_in_model_fn: bool = False,
     output_returns_tuple: bool = True,
+    delay_seconds: float = 0.0,
 ) -> Path:
     """A SageMaker-style model.tar.gz: model_config.json, model.pt, code/inference.py, code/net.py."""
     probabilities = "[red, 1.0 - red]" if red_is_first_class else "[1.0 - red, red]"
@@ -97,7 +100,7 @@ def build_model_artifact(
         "__FAIL_IN_MODEL_FN__", "raise RuntimeError('weights are corrupt')" if fail_in_model_fn else "pass"
     ).replace("__OUTPUT_RETURN__", "return body, 'application/json'" if output_returns_tuple else "return body")
     files = {
-        "model_config.json": json.dumps({"scale": 1.0}),
+        "model_config.json": json.dumps({"scale": 1.0, "delay_seconds": delay_seconds}),
         "model.pt": "not used by the mean-colour model",
         "code/inference.py": textwrap.dedent(inference),
         "code/net.py": NET_PY.replace("__PROBABILITIES__", probabilities),

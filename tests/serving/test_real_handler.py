@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from include.runtime.local.model_server_control import PROJECT_ROOT, deploy_model
+from tests.support.hostile_photos import png_header
 
 MODEL_SOURCE = PROJECT_ROOT / "programs" / "model"
 ENDPOINT = "vehicle-classifier"
@@ -74,3 +75,12 @@ def test_real_handler_refuses_a_broken_png_as_400(vehicle_url, make_runtime_clie
             EndpointName=ENDPOINT, ContentType="image/png", Body=b"\x89PNG\r\n\x1a\n truncated"
         )
     assert raised.value.response["OriginalStatusCode"] == 400
+
+
+def test_real_handler_refuses_a_thin_photo_from_its_header_as_400(vehicle_url, make_runtime_client):
+    with pytest.raises(ClientError) as raised:
+        make_runtime_client(vehicle_url).invoke_endpoint(
+            EndpointName=ENDPOINT, ContentType="image/png", Body=png_header(16, 2_000_000)
+        )
+    assert raised.value.response["OriginalStatusCode"] == 400
+    assert "16x2000000 has a side over the 16384-pixel limit" in raised.value.response["OriginalMessage"]

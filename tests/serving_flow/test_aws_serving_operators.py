@@ -1,10 +1,9 @@
-"""The ``aws`` serving operators against botocore's Stubber: rollback detection and execution reuse."""
+"""The ``aws`` serving operators against botocore's Stubber: rollback detection, executions run in turn, reuse."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -12,7 +11,7 @@ from airflow.providers.common.compat.sdk import TaskDeferred
 from botocore.stub import Stubber
 
 from include.builders.deploy import endpoint_deployment_config
-from include.runtime.aws.serving import AwsEndpoints, RunScopedExecutionOperator
+from include.runtime.aws.serving import AwsEndpoints, AwsExecutions, RunScopedExecutionsOperator
 from include.runtime.endpoint_checks import EndpointRollbackError
 from tests.serving_flow.support import model_version_record
 
@@ -108,33 +107,78 @@ def test_existing_endpoint_is_updated_blue_green_without_tags(endpoint_task, dep
     stubber.assert_no_pending_responses()
 
 
+EXECUTION_ARN = "arn:aws:states:us-east-1:111122223333:execution:scones-inference"
+CHUNK_INPUT = {"photos": {"Bucket": "scones-mlops", "Key": "inference/20260301T1000/t1/c0001/photos.json"},
+               "results": {"Bucket": "scones-mlops", "Prefix": "inference/20260301T1000/t1/c0001/results"},
+               "max_concurrency": 16, "tolerated_failure_percentage": 5}
+MAP_OUTPUT = {"MapRunArn": "arn:aws:states:us-east-1:111122223333:mapRun:scones-inference/ClassifyPhotos:1-2-3",
+              "ResultWriterDetails": {"Bucket": "scones-mlops",
+                                      "Key": "inference/20260301T1000/t1/c0001/results/1-2-3/manifest.json"}}
+
+
+def executions_task(names: list[str]) -> RunScopedExecutionsOperator:
+    return RunScopedExecutionsOperator(
+        task_id="classify_photos", state_machine_arn=STATE_MACHINE, aws_conn_id=None, region_name="us-east-1",
+        deferrable=True, waiter_delay=1,
+        executions=[{"name": name, "input": CHUNK_INPUT, "photos": 3} for name in names])
+
+
+def described(name: str, status: str = "SUCCEEDED", **fields) -> dict:
+    return {"executionArn": f"{EXECUTION_ARN}:{name}", "stateMachineArn": STATE_MACHINE, "name": name,
+            "status": status, "startDate": NOW, **({"stopDate": NOW} if status != "RUNNING" else {}), **fields}
+
+
+def test_the_aws_executions_capability_is_one_deferrable_task(settings):
+    task = AwsExecutions(settings).state_machine_executions(task_id="classify_photos", executions=[])
+    assert isinstance(task, RunScopedExecutionsOperator) and task.deferrable
+    assert task.execute({"ti": RecordingTaskInstance()}) == []
+
+
+def does_not_exist(stubber: Stubber, name: str) -> None:
+    stubber.add_client_error("describe_execution", service_error_code="ExecutionDoesNotExist",
+                             service_message=f"Execution Does Not Exist: '{EXECUTION_ARN}:{name}'",
+                             expected_params={"executionArn": f"{EXECUTION_ARN}:{name}"})
+
+
 def test_execution_that_exists_already_is_reused_not_started_again():
-    name = "20260301t1000-courier-7-0123456789abcdef"
-    arn = f"arn:aws:states:us-east-1:111122223333:execution:scones-inference:{name}"
-    task = RunScopedExecutionOperator(task_id="classify_photo", state_machine_arn=STATE_MACHINE, name=name,
-                                      input={"s3_bucket": "scones-mlops", "s3_key": "incoming/photos/p.png"},
-                                      aws_conn_id=None, region_name="us-east-1", deferrable=True, waiter_delay=1)
+    name = "20260301t1000-c0001"
+    task = executions_task([name])
     stubber = stubbed(task, "stepfunctions")
-    stubber.add_client_error("start_execution", service_error_code="ExecutionAlreadyExists",
-                             service_message=f"Execution Already Exists: '{arn}'")
-    output = {"vehicle": "bicycle", "assignment": "nearby", "confidence": 0.97}
-    description = {"executionArn": arn, "stateMachineArn": STATE_MACHINE, "name": name, "status": "SUCCEEDED",
-                   "startDate": NOW, "stopDate": NOW, "output": json.dumps(output)}
-    stubber.add_response("describe_execution", description, {"executionArn": arn})
-    stubber.add_response("describe_execution", description, {"executionArn": arn})
+    stubber.add_response("describe_execution", described(name, output=json.dumps(MAP_OUTPUT)),
+                         {"executionArn": f"{EXECUTION_ARN}:{name}"})
     result = task.execute({"ti": RecordingTaskInstance()})
-    assert result == {"name": name, "executionArn": arn, "status": "SUCCEEDED", "output": output,
-                      "error": None, "cause": None}
+    assert result == [{"name": name, "executionArn": f"{EXECUTION_ARN}:{name}", "status": "SUCCEEDED",
+                       "output": MAP_OUTPUT, "error": None, "cause": None}]
+    stubber.assert_no_pending_responses()
 
 
-def test_failed_execution_is_an_outcome_not_a_task_failure():
-    name = "20260301t1000-notes-0123456789abcdef"
-    arn = f"arn:aws:states:us-east-1:111122223333:execution:scones-inference:{name}"
-    task = RunScopedExecutionOperator(task_id="classify_photo", state_machine_arn=STATE_MACHINE, name=name,
-                                      input={}, aws_conn_id=None, region_name="us-east-1", waiter_delay=1)
+def test_each_execution_defers_to_the_providers_trigger_and_the_task_resumes_with_the_next():
+    names = ["20260301t1000-c0001", "20260301t1000-c0002"]
+    task = executions_task(names)
+    context = {"ti": RecordingTaskInstance()}
     stubber = stubbed(task, "stepfunctions")
-    stubber.add_response("describe_execution", {
-        "executionArn": arn, "stateMachineArn": STATE_MACHINE, "name": name, "status": "FAILED", "startDate": NOW,
-        "error": "NotAnImageError", "cause": '{"errorMessage": "not a PNG or JPEG"}'}, {"executionArn": arn})
-    result = task.execute_complete({"ti": SimpleNamespace()}, {"status": "error", "execution_arn": arn})
-    assert (result["status"], result["error"], result["output"]) == ("FAILED", "NotAnImageError", None)
+    does_not_exist(stubber, names[0])
+    stubber.add_response("start_execution", {"executionArn": f"{EXECUTION_ARN}:{names[0]}", "startDate": NOW},
+                         {"stateMachineArn": STATE_MACHINE, "name": names[0], "input": json.dumps(CHUNK_INPUT)})
+    with pytest.raises(TaskDeferred) as first:
+        task.execute(context)
+    assert type(first.value.trigger).__name__ == "StepFunctionsExecutionCompleteTrigger"
+    assert first.value.trigger.serialize()[1]["execution_arn"] == f"{EXECUTION_ARN}:{names[0]}"
+    assert first.value.method_name == "resume"
+    stubber.add_response("describe_execution", described(names[0], output=json.dumps(MAP_OUTPUT)),
+                         {"executionArn": f"{EXECUTION_ARN}:{names[0]}"})
+    does_not_exist(stubber, names[1])
+    stubber.add_response("start_execution", {"executionArn": f"{EXECUTION_ARN}:{names[1]}", "startDate": NOW},
+                         {"stateMachineArn": STATE_MACHINE, "name": names[1], "input": json.dumps(CHUNK_INPUT)})
+    with pytest.raises(TaskDeferred) as second:
+        task.resume(context, event={"status": "success", "execution_arn": f"{EXECUTION_ARN}:{names[0]}"})
+    assert second.value.trigger.serialize()[1]["execution_arn"] == f"{EXECUTION_ARN}:{names[1]}"
+    stubber.add_response("describe_execution", described(names[0], output=json.dumps(MAP_OUTPUT)),
+                         {"executionArn": f"{EXECUTION_ARN}:{names[0]}"})
+    failed = described(names[1], "FAILED", error="States.ExceedToleratedFailureThreshold")
+    stubber.add_response("describe_execution", failed, {"executionArn": f"{EXECUTION_ARN}:{names[1]}"})
+    outcomes = task.resume(context, event={"status": "error", "message": "failed",
+                                           "execution_arn": f"{EXECUTION_ARN}:{names[1]}"})
+    assert [(o["name"], o["status"]) for o in outcomes] == [(names[0], "SUCCEEDED"), (names[1], "FAILED")]
+    assert outcomes[1]["error"] == "States.ExceedToleratedFailureThreshold"
+    stubber.assert_no_pending_responses()

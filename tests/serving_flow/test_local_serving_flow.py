@@ -1,5 +1,6 @@
 """The local runtime end to end: a trained model deployed to the local model server, photos through the
-state machine against the real Lambda handlers, capture files in SageMaker's layout."""
+state machine's Distributed Map against the real Lambda handlers, capture files in SageMaker's layout, and a
+re-run after some photos failed."""
 
 from __future__ import annotations
 
@@ -16,14 +17,18 @@ import pytest
 
 from include.builders.deploy import endpoint_deployment_config
 from include.runtime.endpoint_checks import EndpointRollbackError
+from include.runtime.local import inference_flow
 from include.runtime.local.model_server_control import describe_endpoint, stop_server
 from include.runtime.local.serving import (
     LocalEndpointOperator,
     LocalServedModels,
-    LocalStateMachineExecutionOperator,
+    LocalStateMachineExecutionsOperator,
 )
 from include.runtime.local.store import LocalObjectStore
 from include.settings import Settings, get_settings
+from include.workflows.inference import plan_executions, publish_routing
+from include.workflows.inference.results import PhotoAttempt, latest_attempts
+from include.workflows.inference.rounds import read_rounds
 from tests.serving_flow.support import (
     draw_vehicle,
     free_port,
@@ -45,12 +50,25 @@ class Served:
     deployed: dict
 
 
-def run_photo(served: Served, name: str, key: str, data: bytes | None = None) -> dict:
+def classify_photos(served: Served, run_key: str, keys: list[str]) -> list[dict]:
+    """Plan the interval's executions and run them with the local runtime's task."""
+    settings = get_settings()
+    executions = plan_executions(settings, served.store, run_key=run_key, photo_keys=keys)
+    outcomes = LocalStateMachineExecutionsOperator(task_id="classify_photos", executions=executions).execute(CONTEXT)
+    assert [o["name"] for o in outcomes] == [e["name"] for e in executions]
+    return executions, outcomes
+
+
+def attempts_of(served: Served, run_key: str) -> dict[str, PhotoAttempt]:
+    return latest_attempts(served.settings, served.store, read_rounds(served.settings, served.store, run_key))
+
+
+def run_photo(served: Served, run_key: str, key: str, data: bytes | None = None) -> PhotoAttempt:
     if data is not None:
         served.store.put_bytes(served.settings.s3_uri(key), data)
-    task = LocalStateMachineExecutionOperator(task_id="classify_photo", name=name,
-                                              input={"s3_bucket": served.settings.bucket, "s3_key": key})
-    return task.execute(CONTEXT)
+    _, (outcome,) = classify_photos(served, run_key, [key])
+    assert outcome["status"] == "SUCCEEDED", outcome
+    return attempts_of(served, run_key)[key]
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +80,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     patch.setenv("SCONES_DATA_ROOT", str(folder / "data"))
     patch.setenv("SCONES_DEPLOY__LOCAL_SERVER_PORT", str(free_port()))
     patch.setenv("SCONES_CONFIDENCE_THRESHOLD", "0.5")
+    patch.setenv("SCONES_INFERENCE__TOLERATED_FAILURE_PERCENTAGE", "100")
+    patch.setenv("SCONES_INFERENCE__MAX_IMAGE_BYTES", "6291456")  # a real-time endpoint's payload limit
     get_settings.cache_clear()
     settings = get_settings()
     store = LocalObjectStore(settings.data_root)
@@ -86,24 +106,31 @@ def test_deploy_returns_the_endpoint_serving_the_new_config(served):
 
 def test_small_photo_is_classified_and_routed(served):
     photo = png_bytes(draw_vehicle("bicycle", random.Random(1)))
-    outcome = run_photo(served, "small-photo", "incoming/photos/2026/03/01/10/small.png", photo)
-    assert outcome["status"] == "SUCCEEDED", outcome
-    assert outcome["output"]["assignment"] in ("nearby", "distant")
-    assert len(outcome["output"]["inferences"]) == 2
+    attempt = run_photo(served, "small-photo", "incoming/photos/2026/03/01/10/small.png", photo)
+    assert attempt.status == "SUCCEEDED", attempt
+    assert attempt.output["assignment"] in ("nearby", "distant")
+    assert len(attempt.output["inferences"]) == 2
 
 
 def test_five_megabyte_photo_goes_through_by_s3_reference(served):
     photo = noise_png(5 * 1024 * 1024)
     assert len(photo) >= 5 * 1024 * 1024
-    outcome = run_photo(served, "large-photo", "incoming/photos/2026/03/01/10/large.png", photo)
-    assert outcome["status"] == "SUCCEEDED", outcome
-    assert outcome["output"]["s3_key"] == "incoming/photos/2026/03/01/10/large.png"
+    attempt = run_photo(served, "large-photo", "incoming/photos/2026/03/01/10/large.png", photo)
+    assert attempt.status == "SUCCEEDED", attempt
+    assert attempt.output["s3_key"] == "incoming/photos/2026/03/01/10/large.png"
 
 
-def test_non_image_fails_the_execution_with_error_and_cause(served):
-    outcome = run_photo(served, "not-an-image", "incoming/photos/2026/03/01/10/notes.png", b"courier notes")
-    assert (outcome["status"], outcome["error"]) == ("FAILED", "NotAnImageError")
-    assert "not a PNG or JPEG" in json.loads(outcome["cause"])["errorMessage"]
+def test_non_image_fails_its_child_execution_with_error_and_cause(served):
+    attempt = run_photo(served, "not-an-image", "incoming/photos/2026/03/01/10/notes.png", b"courier notes")
+    assert (attempt.status, attempt.error) == ("FAILED", "NotAnImageError")
+    assert "not a PNG or JPEG" in json.loads(attempt.cause)["errorMessage"]
+
+
+def test_photo_over_the_byte_limit_is_refused_before_the_endpoint(served):
+    photo = noise_png(6_400_000)
+    attempt = run_photo(served, "oversize-photo", "incoming/photos/2026/03/01/10/oversize.png", photo)
+    assert (attempt.status, attempt.error) == ("FAILED", "ImageTooLargeError")
+    assert "MAX_IMAGE_BYTES=6291456" in json.loads(attempt.cause)["errorMessage"]
 
 
 def test_unsure_classification_is_routed_to_human_review(served, monkeypatch):
@@ -111,19 +138,58 @@ def test_unsure_classification_is_routed_to_human_review(served, monkeypatch):
     get_settings.cache_clear()
     photo = png_bytes(draw_vehicle("motorcycle", random.Random(2)))
     try:
-        outcome = run_photo(served, "unsure-photo", "incoming/photos/2026/03/01/10/unsure.png", photo)
+        attempt = run_photo(served, "unsure-photo", "incoming/photos/2026/03/01/10/unsure.png", photo)
     finally:
         monkeypatch.setenv("SCONES_CONFIDENCE_THRESHOLD", "0.5")
         get_settings.cache_clear()
-    assert (outcome["status"], outcome["output"]["assignment"]) == ("SUCCEEDED", "human_review")
-    assert outcome["output"]["review"]["Error"] == "LowConfidenceError"
+    assert (attempt.status, attempt.output["assignment"]) == ("SUCCEEDED", "human_review")
+    assert attempt.output["review"]["Error"] == "LowConfidenceError"
 
 
 def test_finished_execution_is_reused_by_name(served):
     key = "incoming/photos/2026/03/01/10/reused.png"
-    first = run_photo(served, "reused-photo", key, png_bytes(draw_vehicle("bicycle", random.Random(3))))
+    served.store.put_bytes(served.settings.s3_uri(key), png_bytes(draw_vehicle("bicycle", random.Random(3))))
+    executions, first = classify_photos(served, "reused-photo", [key])
     served.store.delete(served.settings.s3_uri(key))
-    assert run_photo(served, "reused-photo", key) == first
+    again = LocalStateMachineExecutionsOperator(task_id="classify_photos", executions=executions).execute(CONTEXT)
+    assert again == first
+
+
+def test_rerun_after_an_outage_classifies_only_the_failed_photos_again(served, monkeypatch):
+    keys = [f"incoming/photos/2026/03/01/12/courier-{index}.png" for index in range(6)]
+    for index, key in enumerate(keys):
+        served.store.put_bytes(served.settings.s3_uri(key),
+                               png_bytes(draw_vehicle(("bicycle", "motorcycle")[index % 2], random.Random(10 + index))))
+    outage, calls = {keys[1], keys[4]}, []
+    real_load_handler = inference_flow.load_handler
+
+    def load_handler(function: str):
+        handler = real_load_handler(function)
+        if function != "classify_image":
+            return handler
+
+        def classify(event, context):
+            calls.append(event["body"]["s3_key"])
+            if event["body"]["s3_key"] in outage:
+                raise ConnectionError("endpoint unreachable")
+            return handler(event, context)
+
+        return classify
+
+    monkeypatch.setattr(inference_flow, "load_handler", load_handler)
+    executions, outcomes = classify_photos(served, "outage", keys)
+    publish_routing(served.settings, served.store, run_key="outage", executions=executions, outcomes=outcomes)
+    first = attempts_of(served, "outage")
+    assert sorted(k for k, a in first.items() if a.status == "FAILED") == sorted(outage)
+    assert {first[k].error for k in outage} == {"ConnectionError"}
+    outage.clear()
+    calls.clear()
+    retry, outcomes = classify_photos(served, "outage", keys)
+    assert [e["name"] for e in retry] == ["outage-c0001-t2"] and sorted(calls) == sorted(keys[i] for i in (1, 4))
+    summary = publish_routing(served.settings, served.store, run_key="outage", executions=retry, outcomes=outcomes)
+    assert (summary["photos"], summary["succeeded"], summary["failed"]) == (6, 6, 0)
+    assert {k: a.execution for k, a in attempts_of(served, "outage").items() if k not in (keys[1], keys[4])} == {
+        k: a.execution for k, a in first.items() if k not in (keys[1], keys[4])}
 
 
 def test_invocations_are_captured_in_sagemaker_layout(served):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -35,6 +35,17 @@ def test_waiting_photos_are_listed_oldest_interval_first_without_labelled_ones(s
     done = queue(settings, store, "review/20260301T1000/2026/03/01/10/done.png", NOTE)
     label_photo(settings, store, done, "bicycle", reviewer="alice")
     assert [photo.key for photo in waiting_photos(settings, store)] == [early, late]
+
+
+def test_a_photo_leaves_the_queue_when_the_review_window_closes(settings, store):
+    old = queue(settings, store, "review/20260301T0900/2026/03/01/09/old.png", NOTE)
+    fresh = queue(settings, store, "review/20260301T1000/2026/03/01/10/fresh.png", NOTE)
+    queued_at = store.list(settings.s3_uri(old))[0].last_modified
+    window = timedelta(days=settings.review.window_days)
+    assert [photo.key for photo in waiting_photos(settings, store, now=queued_at + window)] == [old, fresh]
+    after = queued_at + window + timedelta(seconds=1)
+    assert [photo.key for photo in waiting_photos(settings, store, now=after)] == []
+    assert settings.retention.review_days > settings.review.window_days, "the photos outlive the window"
 
 
 def test_the_order_is_a_setting(settings, store, monkeypatch):

@@ -13,6 +13,13 @@ import regex
 from botocore.validate import ParamValidator
 
 _session = botocore.session.get_session()
+_UTF16_SUPPLEMENTARY_RANGE = "\\uD800\\uDC00-\\uDBFF\\uDFFF"
+"""Some models (Application Auto Scaling's XML strings) write the supplementary planes as UTF-16 surrogate pairs,
+as Java regexes do; Python's regex module reads code points."""
+
+
+def _python_pattern(pattern: str) -> str:
+    return pattern.replace(_UTF16_SUPPLEMENTARY_RANGE, "\\U00010000-\\U0010FFFF")
 
 
 def operation_model(service: str, operation: str):
@@ -39,7 +46,7 @@ def constraint_errors(shape: Any, value: Any, path: str) -> list[str]:
     elif kind == "string" and isinstance(value, str):
         errors += _length_errors(meta, len(value), path)
         pattern = meta.get("pattern")
-        if pattern and not regex.fullmatch(pattern, value, flags=regex.DOTALL):
+        if pattern and not regex.fullmatch(_python_pattern(pattern), value, flags=regex.DOTALL):
             errors.append(f"{path}: {value!r} does not match pattern {pattern}")
         if shape.enum and value not in shape.enum:
             errors.append(f"{path}: {value!r} not in enum {shape.enum}")

@@ -205,6 +205,7 @@ def _s3_call(account: Account, operation: str, params: dict[str, Any], origin: s
     bucket_actions = {"ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket", "HeadBucket": "s3:ListBucket",
                       "ListObjectVersions": "s3:ListBucketVersions", "GetBucketLocation": "s3:GetBucketLocation",
                       "GetBucketVersioning": "s3:GetBucketVersioning",
+                      "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
                       "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock"}
     if operation in bucket_actions:
         return [_request(bucket_actions[operation], bucket_arn(account, bucket), origin)]
@@ -219,8 +220,47 @@ def _states_call(account: Account, operation: str, params: dict[str, Any], origi
     raise UnmappedCallError(f"stepfunctions {operation}: add how IAM authorizes it to tests/support/iam_requests.py")
 
 
+AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+SIMULATED_TARGET_ID = "0123456789abcdef0123456789abcdef"
+"""Application Auto Scaling names a scalable target's ARN with an id it generates."""
+
+
+def _autoscaling_call(account: Account, operation: str, params: dict[str, Any], origin: str) -> list[Request]:
+    """An Application Auto Scaling call on a SageMaker variant, and what the service checks with the caller's
+    permissions: the endpoint (registration), the target-tracking alarms (policies), its service-linked role."""
+    action = f"application-autoscaling:{operation}"
+    if operation in ("DescribeScalableTargets", "DescribeScalingPolicies"):
+        return [_request(action, "*", origin)]
+    if operation not in ("RegisterScalableTarget", "DeregisterScalableTarget", "PutScalingPolicy",
+                         "DeleteScalingPolicy"):
+        raise UnmappedCallError(f"application-autoscaling {operation}: add how IAM authorizes it to "
+                                "tests/support/iam_requests.py")
+    resource_id = params["ResourceId"]
+    requests = [_request(action, account.arn("application-autoscaling", f"scalable-target/{SIMULATED_TARGET_ID}"),
+                         origin)]
+    alarms = account.arn("cloudwatch", f"alarm:TargetTracking-{resource_id}-AlarmHigh-0000")
+    if operation == "RegisterScalableTarget":
+        endpoint = sagemaker_arn(account, "endpoint", resource_id.split("/")[1])
+        requests += [
+            _request("sagemaker:DescribeEndpoint", endpoint, f"{origin}, checks the variant"),
+            _request("sagemaker:UpdateEndpointWeightsAndCapacities", endpoint, f"{origin}, checks the variant"),
+            _request("iam:CreateServiceLinkedRole",
+                     account.arn("iam", f"role/aws-service-role/{AUTOSCALING_SERVICE}/"
+                                        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint", region=False),
+                     f"{origin}, its service-linked role", context={"iam:AWSServiceName": AUTOSCALING_SERVICE}),
+        ]
+    elif operation == "PutScalingPolicy":
+        requests += [_request(f"cloudwatch:{alarm}", alarms, f"{origin}, target-tracking alarms")
+                     for alarm in ("PutMetricAlarm", "DescribeAlarms", "DeleteAlarms")]
+    else:
+        requests.append(_request("cloudwatch:DeleteAlarms", alarms, f"{origin}, removes the policies' alarms"))
+    return requests
+
+
 def _other_call(account: Account, service: str, operation: str, params: dict[str, Any],
                 origin: str) -> list[Request]:
+    if service == "application-autoscaling":
+        return _autoscaling_call(account, operation, params, origin)
     if service == "sagemaker-runtime" and operation == "InvokeEndpoint":
         return [_request("sagemaker:InvokeEndpoint", sagemaker_arn(account, "endpoint", params["EndpointName"]),
                          origin)]
@@ -378,8 +418,11 @@ def _lambda_invocation(resource: str, state: dict[str, Any]) -> str | None:
 
 
 def state_machine_requests(account: Account, definition: dict[str, Any], state_machine_arn: str,
-                           logs_to_cloudwatch: bool) -> list[Request]:
-    """What Step Functions needs the state machine's role for, from its (substituted) definition."""
+                           logs_to_cloudwatch: bool, execution_input: dict[str, Any] | None = None) -> list[Request]:
+    """What Step Functions needs the state machine's role for, from its (substituted) definition.
+
+    ``execution_input`` (what the product starts executions with) resolves ``.$`` parameters such as the
+    item reader's bucket and key; without it a dynamic bucket is the stack's and a dynamic key any key."""
     requests = []
     machine_name = state_machine_arn.rsplit(":", 1)[1]
     for name, state in _states(definition):
@@ -396,7 +439,7 @@ def state_machine_requests(account: Account, definition: dict[str, Any], state_m
             requests += [_request("states:StartExecution", state_machine_arn, f"{origin}, child executions"),
                          _request("states:DescribeExecution", child, f"{origin}, child executions"),
                          _request("states:StopExecution", child, f"{origin}, child executions")]
-            requests += _map_s3_needs(account, state, origin)
+            requests += _map_s3_needs(account, state, origin, execution_input or {})
     if logs_to_cloudwatch:
         requests += [_request(action, "*", "execution logging") for action in (
             "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
@@ -405,21 +448,37 @@ def state_machine_requests(account: Account, definition: dict[str, Any], state_m
     return requests
 
 
-def _map_s3_needs(account: Account, state: dict[str, Any], origin: str) -> list[Request]:
-    """A Distributed Map's item reader and result writer (a dynamic bucket or key is taken as the stack's)."""
+def _resolved(parameters: dict[str, Any], execution_input: dict[str, Any]) -> dict[str, Any]:
+    """``{"Key.$": "$.photos.Key"}`` -> ``{"Key": <value in the input>}`` where the input has the path."""
+    resolved = {name: value for name, value in parameters.items() if not name.endswith(".$")}
+    for name, path in parameters.items():
+        if name.endswith(".$") and isinstance(path, str) and path.startswith("$."):
+            value: Any = execution_input
+            for part in path[2:].split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is not None:
+                resolved[name[:-2]] = value
+    return resolved
+
+
+def _map_s3_needs(account: Account, state: dict[str, Any], origin: str,
+                  execution_input: dict[str, Any]) -> list[Request]:
+    """A Distributed Map's item reader and result writer (a dynamic bucket or key not in the input is taken as the
+    stack's bucket and any key)."""
     requests = []
     for part, reads in (("ItemReader", True), ("ResultWriter", False)):
         config = state.get(part)
         if not config:
             continue
-        parameters = config.get("Parameters") or config.get("Arguments") or {}
+        parameters = _resolved(config.get("Parameters") or config.get("Arguments") or {}, execution_input)
         bucket = parameters.get("Bucket") or account.bucket
         key = parameters.get("Key") or parameters.get("Prefix") or "*"
         key = key if "Key" in parameters else key.rstrip("/") + "/*"
         where = f"{origin} {part}"
         if reads:
-            requests += [_request("s3:ListBucket", bucket_arn(account, bucket), where),
-                         *s3_object(account, "s3:GetObject", bucket, key, where)]
+            if config.get("Resource", "").endswith(":listObjectsV2"):  # a listing; s3:getObject reads one object
+                requests.append(_request("s3:ListBucket", bucket_arn(account, bucket), where))
+            requests += s3_object(account, "s3:GetObject", bucket, key, where)
         else:
             requests += s3_object(account, "s3:PutObject", bucket, key, where)
             requests += s3_object(account, "s3:GetObject", bucket, key, where)

@@ -40,7 +40,8 @@ def trained(tmp_path_factory):
 def test_model_archive_holds_the_model_and_its_serving_code(trained):
     _, description, store, _ = trained
     members = _archive(store.get_bytes(description["ModelArtifacts"]["S3ModelArtifacts"]))
-    assert {"model.pt", "model_config.json", "code/inference.py", "code/preprocessing.py"} <= set(members)
+    serving_code = {"code/inference.py", "code/preprocessing.py", "code/photo_square.py"}
+    assert {"model.pt", "model_config.json", *serving_code} <= set(members)
     assert json.loads(members["model_config.json"])["classes"] == ["bicycle", "motorcycle"]
 
 

@@ -41,8 +41,9 @@ def test_the_reviewer_sees_metrics_against_the_serving_model_the_gate_and_the_ev
     store = LocalObjectStore(settings.data_root)
     registered(settings, registry, "train-serving", status="Approved")
     version = registered(settings, registry, "train-candidate")
-    request = approval.review_request(settings, store, registry, version=version,
-                                      evaluation_result=evaluation_result(settings, store, "train-candidate"))
+    request = approval.review_request(settings, store, version=version,
+                                      evaluation_result=evaluation_result(settings, store, "train-candidate"),
+                                      serving=registry.latest_approved())
     body = request["body"]
     assert "| candidate (version 2) | serving model (version 1) |" in body
     for row in ("| accuracy | 0.9120 | 0.8870 |", "| ECE (expected calibration error) | 0.0310 | 0.0520 |",
@@ -58,7 +59,7 @@ def test_without_a_serving_model_the_table_says_so(settings, registry):
     store = LocalObjectStore(settings.data_root)
     version = registered(settings, registry, "train-first")
     result = evaluation_result(settings, store, "train-first", {**EVALUATION, "champion": None})
-    body = approval.review_request(settings, store, registry, version=version, evaluation_result=result)["body"]
+    body = approval.review_request(settings, store, version=version, evaluation_result=result, serving=None)["body"]
     assert "| accuracy | 0.9120 | — |" in body and "no serving model yet" in body
 
 

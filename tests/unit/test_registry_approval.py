@@ -21,6 +21,7 @@ from include.registry import ModelRegistry
 from include.run_keys import RUN_KEY_PROPERTY
 from include.runtime.aws.registry import SageMakerModelRegistry
 from include.runtime.local.registry import LocalModelRegistry
+from include.workflows.lineage import TrainingInputs
 from tests.support.botocore_contract import assert_valid_request
 
 DECIDED_AT = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
@@ -30,7 +31,8 @@ def pending_request(settings, run_key: str) -> dict:
     request = model_package_request(
         settings, run_key=run_key, model_data_url=f"s3://{settings.bucket}/models/{run_key}/model.tar.gz",
         evaluation_uri=f"s3://{settings.bucket}/models/{run_key}/evaluation/evaluation.json",
-        metrics={"accuracy": 0.91, "ece": 0.04}, dataset_manifest_sha256="a" * 64, code_sha256="b" * 64,
+        metrics={"accuracy": 0.91, "ece": 0.04}, dataset_manifest_sha256="a" * 64,
+        trained_from=TrainingInputs("a" * 64, "b" * 64, "c" * 64).as_metadata(),
         hyperparameters={"epochs": 3}, training_job_name=f"scones-train-{run_key}")
     return {**request, "ModelApprovalStatus": "PendingManualApproval"}
 

@@ -76,6 +76,17 @@ def test_retry_waits_for_a_job_still_running():
     assert (choice.action, choice.name) == ("wait", "job-t2")
 
 
+def test_rebuild_starts_a_new_job_beside_a_completed_one():
+    choice = choose_job("job", 2, _describer({"job": "Completed"}), lambda d: d["Status"], rebuild=True)
+    assert (choice.action, choice.name) == ("start", "job-t2")
+
+
+def test_rebuild_skips_every_name_already_taken():
+    taken = {"job": "Completed", "job-t2": "Completed", "job-t3": "Failed"}
+    choice = choose_job("job", 2, _describer(taken), lambda d: d["Status"], rebuild=True)
+    assert (choice.action, choice.name) == ("start", "job-t4")
+
+
 def test_first_attempt_starts_the_base_name():
     assert choose_job("job", 1, _describer({}), lambda d: d["Status"]).name == "job"
 

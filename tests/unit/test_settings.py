@@ -70,6 +70,30 @@ def test_schedule_can_be_switched_off():
     ({"SCONES_PREFIXES__NOT_A_VEHICLE": "incoming/labelled/not-a-vehicle"},
      "SCONES_PREFIXES__NOT_A_VEHICLE", "SCONES_PREFIXES__INCOMING_LABELLED"),
     ({"SCONES_PREFIXES__NOT_A_VEHICLE": "review"}, "SCONES_PREFIXES__NOT_A_VEHICLE", "SCONES_PREFIXES__REVIEW"),
+    ({"SCONES_DEPLOY__SERVERLESS": "true", "SCONES_DEPLOY__TRAFFIC_ROUTING": "CANARY"},
+     "SCONES_DEPLOY__TRAFFIC_ROUTING", "SCONES_DEPLOY__SERVERLESS"),
+    ({"SCONES_DEPLOY__SERVERLESS": "true", "SCONES_DEPLOY__AUTOSCALING": "true"},
+     "SCONES_DEPLOY__AUTOSCALING", "SCONES_DEPLOY__SERVERLESS"),
+    ({"SCONES_DEPLOY__TRAFFIC_ROUTING": "LINEAR", "SCONES_DEPLOY__TRAFFIC_STEP_PERCENT": "5",
+      "SCONES_DEPLOY__INITIAL_INSTANCE_COUNT": "4"},
+     "SCONES_DEPLOY__TRAFFIC_STEP_PERCENT", "SCONES_DEPLOY__TRAFFIC_ROUTING"),
+    ({"SCONES_DEPLOY__TRAFFIC_ROUTING": "CANARY"}, "SCONES_DEPLOY__TRAFFIC_ROUTING",
+     "SCONES_DEPLOY__INITIAL_INSTANCE_COUNT"),
+    ({"SCONES_DEPLOY__TRAFFIC_ROUTING": "CANARY", "SCONES_DEPLOY__INITIAL_INSTANCE_COUNT": "2",
+      "SCONES_DEPLOY__ROLLBACK_ALARMS": "[]"}, "SCONES_DEPLOY__TRAFFIC_ROUTING", "SCONES_DEPLOY__ROLLBACK_ALARMS"),
+    ({"SCONES_DEPLOY__TRAFFIC_ROUTING": "LINEAR", "SCONES_DEPLOY__INITIAL_INSTANCE_COUNT": "4",
+      "SCONES_DEPLOY__BAKE_MINUTES": "60"}, "SCONES_DEPLOY__BAKE_MINUTES", "SCONES_DEPLOY__TRAFFIC_STEP_PERCENT"),
+    ({"SCONES_DEPLOY__TRAFFIC_ROUTING": "LINEAR", "SCONES_DEPLOY__INITIAL_INSTANCE_COUNT": "4",
+      "SCONES_DEPLOY__TRAFFIC_STEP_PERCENT": "20", "SCONES_DEPLOY__BAKE_MINUTES": "60"},
+     "SCONES_DEPLOY__BAKE_MINUTES", "SCONES_DAGS__DEPLOYMENT_TIMEOUT_MINUTES"),
+    ({"SCONES_DEPLOY__AUTOSCALING": "true", "SCONES_DEPLOY__AUTOSCALING_MIN_INSTANCES": "5"},
+     "SCONES_DEPLOY__AUTOSCALING_MIN_INSTANCES", "SCONES_DEPLOY__AUTOSCALING_MAX_INSTANCES"),
+    ({"SCONES_RETENTION__REVIEW_DAYS": "30", "SCONES_REVIEW__WINDOW_DAYS": "30"},
+     "SCONES_RETENTION__REVIEW_DAYS", "SCONES_REVIEW__WINDOW_DAYS"),
+    ({"SCONES_INFERENCE__MAX_IMAGE_BYTES": "6291457"},
+     "SCONES_INFERENCE__MAX_IMAGE_BYTES", "SCONES_DEPLOY__SERVERLESS"),
+    ({"SCONES_INFERENCE__MAX_IMAGE_BYTES": "5000000", "SCONES_DEPLOY__SERVERLESS": "true"},
+     "SCONES_INFERENCE__MAX_IMAGE_BYTES", "SCONES_DEPLOY__SERVERLESS"),
 ])
 def test_impossible_combinations_are_refused_naming_both_settings(environ, first, second):
     with pytest.raises(SettingsError, match="can't work together") as error:
@@ -83,6 +107,9 @@ def test_each_half_of_an_impossible_combination_loads_alone():
     grid = load_settings(environ={"SCONES_TUNING__STRATEGY": "Grid", "SCONES_TUNING__CONTINUOUS": "[]",
                                   "SCONES_TUNING__INTEGER": "[]"})
     assert grid.tuning.strategy == "Grid"
+    canary = load_settings(environ={"SCONES_DEPLOY__TRAFFIC_ROUTING": "CANARY",
+                                    "SCONES_DEPLOY__INITIAL_INSTANCE_COUNT": "2"})
+    assert canary.deploy.traffic_routing == "CANARY"
 
 
 def test_human_review_settings_load_with_their_defaults():
@@ -95,6 +122,8 @@ def test_human_review_settings_load_with_their_defaults():
 def test_an_unknown_queue_order_names_its_setting():
     with pytest.raises(SettingsError, match="SCONES_REVIEW__QUEUE_ORDER"):
         load_settings(environ={"SCONES_REVIEW__QUEUE_ORDER": "random"})
+
+
 def dotenv(tmp_path: Path, text: str) -> Path:
     path = tmp_path / ".env"
     path.write_text(text)
@@ -212,3 +241,10 @@ def test_the_shells_aws_variables_win_over_dotenv(tmp_path: Path):
 def test_the_env_example_loads_as_a_dotenv():
     example = DOTENV_FILE.with_name(".env.example")
     assert load_settings(environ={}, env_file=example).runtime == "local"
+
+
+@pytest.mark.parametrize(("serverless", "largest"), [("false", 6291456), ("true", 4194304)])
+def test_photo_byte_limit_may_reach_the_endpoint_payload_limit(serverless: str, largest: int):
+    settings = load_settings(environ={"SCONES_DEPLOY__SERVERLESS": serverless,
+                                      "SCONES_INFERENCE__MAX_IMAGE_BYTES": str(largest)})
+    assert settings.inference.max_image_bytes == largest

@@ -13,6 +13,8 @@ RUNTIME = Runtime(
     interval_analysis=lazy("include.runtime.aws.interval_analysis:ModelMonitorAnalysis"),
     registry=lazy("include.runtime.aws.registry:SageMakerModelRegistry"),
     object_store=lazy("include.runtime.aws.store:s3_object_store"),
+    object_links=lazy("include.runtime.aws.object_links:S3ConsoleLinks"),
     alerts=lazy("include.runtime.aws.alerts:SnsAlerts"),
     teardown=lazy("include.runtime.aws.teardown:SageMakerTeardown"),
+    retention=lazy("include.runtime.aws.retention:LifecycleRetention"),
 )

@@ -5,10 +5,16 @@ first it looks at the names earlier attempts used, reuses a completed job, or de
 running. A job that ends ``Failed`` raises :class:`~include.runtime.capabilities.JobFailedError` with
 SageMaker's ``FailureReason`` (the provider's trigger reports only the status), so the retry policy can
 tell an ``AlgorithmError`` from a lack of capacity.
+
+Every wait, the first attempt's included, is bounded by the job's own budget: the request's time limits
+(:func:`include.timeouts.request_time_limit`) plus ``dags.job_timeout_margin_minutes``, the same bound as the
+task's ``execution_timeout``. The provider's tuning operator defers with its trigger's default of 480 polls
+(4 hours at 30 s) whatever the tuning budget, so the tuning job is started here and deferred with the bound.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -24,8 +30,9 @@ from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from botocore.exceptions import ClientError
 
 from include.runtime.capabilities import JobFailedError
-from include.runtime.job_reuse import choose_job
-from include.settings import Settings
+from include.runtime.job_reuse import choose_job, rebuild_requested
+from include.settings import Settings, get_settings
+from include.timeouts import JobKind, request_time_limit
 
 
 def describe_or_none(describe: Callable[[str], dict], name: str) -> dict | None:
@@ -49,6 +56,12 @@ def job_operator_arguments(settings: Settings) -> dict[str, Any]:
     }
 
 
+def wait_attempts(request: dict, kind: JobKind, *, poll_seconds: int, margin_seconds: int) -> int:
+    """Polls that cover the job's own time limit plus the margin (never fewer than one)."""
+    budget = request_time_limit(request, kind).total_seconds() + margin_seconds
+    return max(1, math.ceil(budget / poll_seconds))
+
+
 class RunScopedJobMixin:
     """Mixed into a provider job operator: reuse, wait for, or start this run's job."""
 
@@ -57,19 +70,31 @@ class RunScopedJobMixin:
     result_key: ClassVar[str]
     trigger_job_type: ClassVar[str]
     describe_method: ClassVar[str]
+    job_kind: ClassVar[JobKind]
 
     def wait_attempts(self) -> int:
-        return self.max_attempts  # type: ignore[attr-defined]
+        """How many polls the job's own budget (its request's limits plus ``dags.job_timeout_margin_minutes``) takes."""
+        margin = get_settings().dags.job_timeout_margin_minutes * 60
+        return wait_attempts(self.config, self.job_kind, poll_seconds=self.check_interval,  # type: ignore[attr-defined]
+                             margin_seconds=margin)
+
+    def start_job(self, context: Any) -> dict:
+        """Create this attempt's job and defer until it ends (the provider operator's own execute)."""
+        return super().execute(context)  # type: ignore[misc]
 
     def execute(self, context: Any) -> dict:
         describe = getattr(self.hook, self.describe_method)  # type: ignore[attr-defined]
+        rebuild = rebuild_requested(context)
         choice = choose_job(
             self.config[self.name_field],  # type: ignore[attr-defined]
             context["ti"].try_number,
             lambda name: describe_or_none(describe, name),
             lambda description: description[self.status_field],
+            rebuild=rebuild,
         )
         log = self.log  # type: ignore[attr-defined]
+        if rebuild:
+            log.info("The run asks to rebuild: starting job %s instead of reusing this run's.", choice.name)
         if choice.action == "reuse":
             log.info("Reusing completed job %s of this run.", choice.name)
             return {self.result_key: serialize(choice.description)}
@@ -85,7 +110,8 @@ class RunScopedJobMixin:
                 method_name="execute_complete",
             )
         self.config[self.name_field] = choice.name  # type: ignore[attr-defined]
-        return super().execute(context)  # type: ignore[misc]
+        self.max_attempts = self.wait_attempts()  # what the provider's Processing and Training triggers poll
+        return self.start_job(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         validated = validate_execute_complete_event(event)
@@ -107,6 +133,7 @@ class RunScopedProcessingOperator(RunScopedJobMixin, SageMakerProcessingOperator
     result_key = "Processing"
     trigger_job_type = "Processing"
     describe_method = "describe_processing_job"
+    job_kind = "processing"
 
 
 class RunScopedTrainingOperator(RunScopedJobMixin, SageMakerTrainingOperator):
@@ -117,44 +144,37 @@ class RunScopedTrainingOperator(RunScopedJobMixin, SageMakerTrainingOperator):
     result_key = "Training"
     trigger_job_type = "Training"
     describe_method = "describe_training_job"
+    job_kind = "training"
 
 
 class RunScopedTuningOperator(RunScopedJobMixin, SageMakerTuningOperator):
-    """``SageMakerTuningOperator`` that reuses its run's finished tuning job instead of starting another."""
+    """``SageMakerTuningOperator`` that reuses its run's finished tuning job, and waits within its budget."""
 
     name_field = "HyperParameterTuningJobName"
     status_field = "HyperParameterTuningJobStatus"
     result_key = "Tuning"
     trigger_job_type = "tuning"
     describe_method = "describe_tuning_job"
+    job_kind = "tuning"
 
-    def __init__(self, *, wait_max_attempts: int = 480, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.wait_max_attempts = wait_max_attempts
-
-    def wait_attempts(self) -> int:
-        return self.wait_max_attempts
-
-
-_WAIT_MARGIN_ATTEMPTS = 10
-
-
-def processing_wait_attempts(settings: Settings) -> int:
-    """Polls that cover a Processing job's MaxRuntimeInSeconds (the provider's default of 60 gives up early)."""
-    return math.ceil(settings.instances.max_runtime_seconds / settings.poll_interval_seconds) + _WAIT_MARGIN_ATTEMPTS
-
-
-def training_wait_attempts(settings: Settings) -> int:
-    """Polls that cover a training job's whole allowed time (Spot waits included)."""
-    instances = settings.instances
-    limit = max(instances.max_runtime_seconds, instances.max_wait_seconds if instances.spot_training else 0)
-    return math.ceil(limit / settings.poll_interval_seconds) + _WAIT_MARGIN_ATTEMPTS
-
-
-def tuning_wait_attempts(settings: Settings) -> int:
-    """Polls that cover every wave of a tuning job's training jobs."""
-    waves = math.ceil(settings.tuning.max_jobs / settings.tuning.max_parallel_jobs)
-    return waves * training_wait_attempts(settings)
+    def start_job(self, context: Any) -> dict:
+        """The provider's start (its ``execute``), deferred with the tuning budget's polls, not the trigger's 480."""
+        self.preprocess_config()
+        name = self.config[self.name_field]
+        self.log.info("Creating SageMaker Hyper-Parameter Tuning Job %s", name)
+        response = self.hook.create_tuning_job(self.config, wait_for_completion=False,
+                                               check_interval=self.check_interval,
+                                               max_ingestion_time=self.max_ingestion_time)
+        if response["ResponseMetadata"]["HTTPStatusCode"] != 200:
+            raise RuntimeError(f"SageMaker tuning job {name} was not created: {response}")
+        attempts = self.wait_attempts()
+        self.defer(
+            trigger=SageMakerTrigger(job_name=name, job_type=self.trigger_job_type, waiter_delay=self.check_interval,
+                                     waiter_max_attempts=attempts, aws_conn_id=self.aws_conn_id),
+            method_name="execute_complete",
+            timeout=datetime.timedelta(seconds=attempts * self.check_interval),
+        )
+        raise AssertionError("defer() always raises")  # pragma: no cover
 
 
 class AwsJobs:
@@ -165,18 +185,17 @@ class AwsJobs:
 
     def processing_job(self, *, task_id: str, config: Any, **kwargs: Any) -> RunScopedProcessingOperator:
         return RunScopedProcessingOperator(
-            task_id=task_id, config=config, max_attempts=processing_wait_attempts(self.settings),
-            action_if_job_exists="fail", **job_operator_arguments(self.settings), **kwargs,
+            task_id=task_id, config=config, action_if_job_exists="fail", **job_operator_arguments(self.settings),
+            **kwargs,
         )
 
     def training_job(self, *, task_id: str, config: Any, **kwargs: Any) -> RunScopedTrainingOperator:
         return RunScopedTrainingOperator(
-            task_id=task_id, config=config, print_log=False, max_attempts=training_wait_attempts(self.settings),
-            action_if_job_exists="fail", **job_operator_arguments(self.settings), **kwargs,
+            task_id=task_id, config=config, print_log=False, action_if_job_exists="fail",
+            **job_operator_arguments(self.settings), **kwargs,
         )
 
     def tuning_job(self, *, task_id: str, config: Any, **kwargs: Any) -> RunScopedTuningOperator:
         return RunScopedTuningOperator(
-            task_id=task_id, config=config, wait_max_attempts=tuning_wait_attempts(self.settings),
-            **job_operator_arguments(self.settings), **kwargs,
+            task_id=task_id, config=config, **job_operator_arguments(self.settings), **kwargs,
         )

@@ -91,6 +91,17 @@ class SageMakerModelRegistry:
     def describe(self, arn: str) -> dict:
         return self.client.describe_model_package(ModelPackageName=arn)
 
+    def recent_versions(self, limit: int) -> list[dict]:
+        """ListModelPackages newest first (one page of at most ``limit``), each version described."""
+        try:
+            summaries = self.client.list_model_packages(ModelPackageGroupName=self.group, SortBy="CreationTime",
+                                                        SortOrder="Descending", MaxResults=min(limit, 100))
+        except self.client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] == "ValidationException":
+                return []
+            raise
+        return [self.describe(s["ModelPackageArn"]) for s in summaries["ModelPackageSummaryList"][:limit]]
+
     # --- approval decisions ---------------------------------------------------------------
 
     def update_approval(self, request: dict) -> dict:

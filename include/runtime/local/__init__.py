@@ -17,6 +17,8 @@ RUNTIME = Runtime(
     interval_analysis=lazy("include.runtime.local.interval_analysis:LocalIntervalAnalysis"),
     registry=lazy("include.runtime.local.registry:LocalModelRegistry"),
     object_store=lazy("include.runtime.local.store:local_object_store"),
+    object_links=lazy("include.runtime.local.object_links:LocalObjectLinks"),
     alerts=lazy("include.runtime.local.alerts:FileAlerts"),
     teardown=lazy("include.runtime.local.teardown:LocalTeardown"),
+    retention=lazy("include.runtime.local.retention:LocalRetention"),
 )

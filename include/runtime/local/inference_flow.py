@@ -1,10 +1,11 @@
 """One execution of the inference state machine on this machine, against the Lambda handlers in ``lambdas/``.
 
 The definition file is the one deployed to Step Functions, its ``${...Arn}`` placeholders filled
-with Lambda ARNs that resolve to the handlers. Each handler module is loaded from its
-``lambdas/<function>/app.py`` file as Lambda loads it, so the code is byte-identical in both
-runtimes. The handlers reach S3 and SageMaker Runtime through their ordinary boto3 clients:
-``AWS_ENDPOINT_URL_S3`` points at a local S3 endpoint over the data root and
+with Lambda ARNs that resolve to the handlers. Its Distributed Map reads the execution's photo
+manifest from S3 on disk and writes its results there, as Step Functions writes them to S3.
+Each handler module is loaded from its ``lambdas/<function>/app.py`` file as Lambda loads it, so
+the code is byte-identical in both runtimes. The handlers reach S3 and SageMaker Runtime through
+their ordinary boto3 clients: ``AWS_ENDPOINT_URL_S3`` points at a local S3 endpoint over the data root and
 ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` at the local model server. That keeps the handlers free of
 any "am I local?" code, which a storage helper shipped in the Lambda package would need.
 
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from include.builders.deploy import lambda_capture_uri
-from include.runtime.local.stepfunctions import load_definition, run_execution
+from include.runtime.local.stepfunctions import MapProgress, load_definition, run_execution
+from include.runtime.local.store import LocalObjectStore
 from include.settings import PROJECT_ROOT, Settings
 
 DEFINITION_FILE = PROJECT_ROOT / "include" / "statemachine" / "inference.asl.json"
@@ -143,14 +145,43 @@ class ExecutionRecords:
         os.replace(temporary, path)
 
 
+class StoreObjects:
+    """The interpreter's S3 access (ItemReader, ResultWriter) on S3 on disk."""
+
+    def __init__(self, store: LocalObjectStore) -> None:
+        self.store = store
+
+    def get_object(self, bucket: str, key: str) -> bytes:
+        return self.store.get_bytes(f"s3://{bucket}/{key}")
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        self.store.put_bytes(f"s3://{bucket}/{key}", body)
+
+
+def _prepare_default_session() -> None:
+    """Create one client of each kind the handlers use before the Map's threads do.
+
+    boto3's default session builds its credential and endpoint machinery lazily, and doing that from
+    several threads at once can fail; a first client, made here, builds it once.
+    """
+    import boto3
+
+    for service in ("s3", "sagemaker-runtime"):
+        boto3.client(service)
+
+
 def run_inference_execution(
-    settings: Settings, name: str, state_machine_input: Any, *, s3_url: str, runtime_url: str
+    settings: Settings, name: str, state_machine_input: Any, *, s3_url: str, runtime_url: str,
+    progress: MapProgress | None = None,
 ) -> dict:
     """Run the state machine once; returns ``{"name", "executionArn", "status", "output", "error", "cause"}``."""
     check_execution_name(name)
     definition, resources = definition_and_resources(settings)
     with environment_set(handler_environment(settings, s3_url=s3_url, runtime_url=runtime_url)):
-        result = run_execution(definition, state_machine_input, resources, name=name)
+        _prepare_default_session()
+        result = run_execution(definition, state_machine_input, resources, name=name,
+                               objects=StoreObjects(LocalObjectStore(settings.data_root)),
+                               state_machine_arn=settings.inference.state_machine_arn, progress=progress)
     return {
         "name": name,
         "executionArn": local_execution_arn(settings.inference.state_machine_arn, name),

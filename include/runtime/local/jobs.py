@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
-from include.runtime.job_reuse import choose_job
+from include.runtime.job_reuse import choose_job, rebuild_requested
 from include.runtime.local.job_records import LocalJobRegistry
 from include.runtime.local.store import LocalObjectStore, local_work_root
 from include.settings import Settings, get_settings
@@ -43,12 +43,17 @@ class LocalJobOperator(BaseOperator):
     def execute(self, context: Any) -> dict:
         settings = get_settings()
         registry = LocalJobRegistry(local_work_root(settings), self.kind)
+        rebuild = rebuild_requested(context)
         choice = choose_job(
             self.config[self.name_field],
             context["ti"].try_number,
             registry.describe,
             lambda description: local_status(description, self.status_field),
+            rebuild=rebuild,
         )
+        if rebuild:
+            self.log.info("The run asks to rebuild: starting %s job %s instead of reusing this run's.",
+                          self.kind, choice.name)
         if choice.action == "reuse":
             self.log.info("Reusing completed %s job %s of this run.", self.kind, choice.name)
             return {self.result_key: choice.description}

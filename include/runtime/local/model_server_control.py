@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from include.runtime.local.model_server import DEFAULT_PORT, LOG_FILE, PID_FILE, STATE_FILE
+from include.runtime.local.model_server_files import DEFAULT_PORT, LOG_FILE, PID_FILE, STATE_FILE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SERVER_MODULE = "include.runtime.local.model_server"
@@ -242,15 +242,21 @@ def deploy_model(
     variant: str = "AllTraffic",
     config_name: str | None = None,
     capture: Mapping[str, Any] | None = None,
+    traffic_shifting: Mapping[str, Any] | None = None,
     timeout: float = 300.0,
 ) -> dict[str, Any]:
     """Deploy ``model_data`` blue/green to ``endpoint_name``; returns the endpoint's description.
 
-    Local paths are resolved here, so they mean what they mean in the caller's working directory.
+    Local paths are resolved here, so they mean what they mean in the caller's working directory. With a
+    ``traffic_shifting`` plan (:func:`include.runtime.local.traffic_shift.shift_plan`) an update answers once
+    every step has baked or the update rolled back, so the wait covers the bakes on top of ``timeout``.
     """
     document: dict[str, Any] = {"model_data": str(Path(model_data).resolve()), "variant": variant}
     if config_name:
         document["config_name"] = config_name
+    if traffic_shifting:
+        document["traffic_shifting"] = dict(traffic_shifting)
+        timeout += len(traffic_shifting["green_shares"]) * float(traffic_shifting["bake_seconds"])
     if capture:
         document["capture"] = dict(capture)
         if capture.get("destination") and not str(capture["destination"]).startswith("s3://"):

@@ -37,6 +37,9 @@ class LocalModelRegistry:
                    if o.uri.endswith(".json")]
         return sorted(records, key=lambda r: r["ModelPackageVersion"])
 
+    def recent_versions(self, limit: int) -> list[dict]:
+        return self.versions()[::-1][:limit]
+
     def register(self, request: dict) -> dict:
         run_key = request["CustomerMetadataProperties"][RUN_KEY_PROPERTY]
         with self._locked():

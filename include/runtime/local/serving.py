@@ -8,9 +8,11 @@ operator, that the endpoint serves the new endpoint config. A verified deploymen
 SageMaker keeps it — the model and endpoint config as created (with their tags) and the endpoint's
 description — so ``LocalServedModels`` answers "which version serves" from the endpoint, as on AWS.
 
-``LocalStateMachineExecutionOperator`` runs one inference execution. Each task starts its own
-S3 endpoint over the data root on a free 127.0.0.1 port and stops it when done: a thread costs
-milliseconds, and no server has to outlive a task or be found again by a mapped sibling.
+``LocalStateMachineExecutionsOperator`` runs an interval's inference executions in turn, in the task's
+own process: each one's Distributed Map runs its photos as child executions on a pool of
+``max_concurrency`` threads. The task starts its own S3 endpoint over the data root on a free
+127.0.0.1 port and stops it when done, so no server has to outlive a task or be found again.
+Finished executions are recorded by name and reused, as Step Functions refuses to run a name twice.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ from include.runtime.local import model_server_control
 from include.runtime.local.inference_flow import ExecutionRecords, run_inference_execution
 from include.runtime.local.s3_server import start_s3_server, stop_s3_server
 from include.runtime.local.store import LocalObjectStore, local_work_root
+from include.runtime.local.traffic_shift import shift_plan
 from include.settings import Settings, get_settings
 
 MODEL_SERVER_FOLDER = "model-server"
@@ -100,10 +105,17 @@ class LocalEndpointRecords:
         return json.loads(path.read_text()) if path.is_file() else None
 
     def record_deployment(self, model: dict, endpoint_config: dict, endpoint: dict) -> None:
-        """Remember what a verified deployment created and what the endpoint now serves (endpoint written last)."""
+        """Remember what a verified deployment created and what the endpoint now serves (endpoint written last),
+        with the time it settled on it, as DescribeEndpoint's ``LastModifiedTime``."""
         self._write("models", model["ModelName"], model)
         self._write("endpoint-configs", endpoint_config["EndpointConfigName"], endpoint_config)
-        self._write("endpoints", endpoint["EndpointName"], {k: v for k, v in endpoint.items() if k != "EndpointUrl"})
+        settled = {k: v for k, v in endpoint.items() if k != "EndpointUrl"}
+        previous = self.read("endpoints", endpoint["EndpointName"]) or {}
+        if previous.get("EndpointConfigName") == settled.get("EndpointConfigName") and previous.get("LastModifiedTime"):
+            settled["LastModifiedTime"] = previous["LastModifiedTime"]  # a retried deployment changed nothing
+        else:
+            settled["LastModifiedTime"] = datetime.now(UTC).isoformat()
+        self._write("endpoints", endpoint["EndpointName"], settled)
 
 
 class LocalServedModels:
@@ -124,7 +136,9 @@ class LocalServedModels:
         model_name = config["ProductionVariants"][0]["ModelName"]
         model = self.records.read("models", model_name) or {}
         package_arn = next((tag["Value"] for tag in model.get("Tags", []) if tag["Key"] == MODEL_PACKAGE_TAG), None)
-        return ServedModel(endpoint_name, config_name, model_name, package_arn)
+        since = endpoint.get("LastModifiedTime")
+        return ServedModel(endpoint_name, config_name, model_name, package_arn,
+                           serving_since=datetime.fromisoformat(since) if since else None)
 
 
 class LocalEndpointOperator(BaseOperator):
@@ -145,10 +159,17 @@ class LocalEndpointOperator(BaseOperator):
         variant = endpoint_config["ProductionVariants"][0]["VariantName"]
         model_data = LocalObjectStore(settings.data_root).path_for(model["PrimaryContainer"]["ModelDataUrl"])
         url = model_server_url(settings)
+        shifting = shift_plan(endpoint, max_errors=settings.deploy.error_alarm_threshold,
+                              max_latency_ms=settings.deploy.latency_alarm_milliseconds)
         self.log.info("Deploying %s to endpoint %s as %s on %s", model_data, name, config_name, url)
+        if shifting:
+            self.log.info("An update shifts traffic in steps %s, each baked %g s with the alarm conditions "
+                          "(server errors %s, mean latency above %s ms)", shifting["green_shares"],
+                          shifting["bake_seconds"], shifting["max_errors"], shifting["max_latency_ms"])
         try:
             model_server_control.deploy_model(url, name, model_data, variant=variant, config_name=config_name,
-                                              capture=capture_request(settings, endpoint_config))
+                                              capture=capture_request(settings, endpoint_config),
+                                              traffic_shifting=shifting)
         except model_server_control.ModelServerError as error:
             raise EndpointRollbackError(
                 f"endpoint {name} kept its previous model: deploying {model_data} as {config_name} failed "
@@ -161,35 +182,58 @@ class LocalEndpointOperator(BaseOperator):
         return {"Model": model, "EndpointConfig": endpoint_config, "Endpoint": description}
 
 
-class LocalStateMachineExecutionOperator(BaseOperator):
-    """Runs one named execution of the inference state machine locally; reuses a finished one by name."""
+class ProgressLog:
+    """Logs a running execution's photo counts at most every ``every`` seconds, and the final ones."""
 
-    template_fields = ("name", "input")
-    template_fields_renderers = {"input": "json"}
+    def __init__(self, log: Any, name: str, every: float = 10.0) -> None:
+        self.log, self.name, self.every = log, name, every
+        self.last = time.monotonic()
+
+    def __call__(self, finished: int, failed: int, total: int) -> None:
+        now = time.monotonic()
+        if finished == total or now - self.last >= self.every:
+            self.last = now
+            self.log.info("%s: classified %s/%s photos, %s failed", self.name, f"{finished:,}", f"{total:,}",
+                          f"{failed:,}")
+
+
+class LocalStateMachineExecutionsOperator(BaseOperator):
+    """Runs named executions of the inference state machine locally, one after another; reuses finished ones."""
+
+    template_fields = ("executions",)
+    template_fields_renderers = {"executions": "json"}
     ui_color = "#f9e7a8"
 
-    def __init__(self, *, name: str, input: dict, **kwargs: Any) -> None:
+    def __init__(self, *, executions: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.name = name
-        self.input = input
+        self.executions = executions
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Any) -> list[dict]:
         settings = get_settings()
         records = ExecutionRecords(local_work_root(settings) / "executions")
-        finished = records.get(self.name)
-        if finished is not None:
-            self.log.info("Reusing finished execution %s (%s).", self.name, finished["status"])
-            return finished
-        runtime_url = model_server_url(settings)
-        server, thread, s3_url = start_s3_server(settings.data_root)
+        outcomes: list[dict] = []
+        server = None
         try:
-            outcome = run_inference_execution(settings, self.name, self.input, s3_url=s3_url,
-                                              runtime_url=runtime_url)
+            for position, execution in enumerate(self.executions, start=1):
+                name = execution["name"]
+                finished = records.get(name)
+                if finished is not None:
+                    self.log.info("Reusing finished execution %s (%s).", name, finished["status"])
+                    outcomes.append(finished)
+                    continue
+                if server is None:
+                    runtime_url = model_server_url(settings)
+                    server, thread, s3_url = start_s3_server(settings.data_root)
+                self.log.info("Starting execution %s (%d of %d)", name, position, len(self.executions))
+                outcome = run_inference_execution(settings, name, execution["input"], s3_url=s3_url,
+                                                  runtime_url=runtime_url, progress=ProgressLog(self.log, name))
+                records.put(outcome)
+                self.log.info("Execution %s ended %s %s", name, outcome["status"], outcome["error"] or "")
+                outcomes.append(outcome)
         finally:
-            stop_s3_server(server, thread)
-        records.put(outcome)
-        self.log.info("Execution %s ended %s %s", self.name, outcome["status"], outcome["error"] or "")
-        return outcome
+            if server is not None:
+                stop_s3_server(server, thread)
+        return outcomes
 
 
 class LocalEndpoints:
@@ -208,6 +252,7 @@ class LocalExecutions:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def state_machine_executions(self, *, task_id: str, executions: Any, **kwargs: Any) -> Any:
-        """One mapped task per ``{"name", "input"}`` item of ``executions``."""
-        return LocalStateMachineExecutionOperator.partial(task_id=task_id, **kwargs).expand_kwargs(executions)
+    def state_machine_executions(self, *, task_id: str, executions: Any,
+                                 **kwargs: Any) -> LocalStateMachineExecutionsOperator:
+        """One task running every ``{"name", "input"}`` of ``executions`` in turn."""
+        return LocalStateMachineExecutionsOperator(task_id=task_id, executions=executions, **kwargs)

@@ -1,10 +1,13 @@
 """Run a Step Functions definition on this machine against Python Lambda handlers.
 
-Only what the inference state machine uses is interpreted: ``Task`` (Lambda ARN resources),
-``Pass``, ``Choice``, ``Succeed`` and ``Fail``, with ``InputPath``, ``Parameters``,
-``ResultSelector``, ``ResultPath``, ``OutputPath``, ``Retry`` and ``Catch``. Anything else is
-refused up front with :class:`UnsupportedStateError`, so a definition that runs here uses nothing
-this interpreter would silently get wrong.
+Only what the inference state machine uses is interpreted: ``Task`` (a Lambda function ARN, or the
+``arn:aws:states:::lambda:invoke`` optimized integration), ``Map`` (inline, and distributed with an S3
+``ItemReader`` and ``ResultWriter``: see :mod:`include.runtime.local.stepfunctions_map`), ``Pass``,
+``Choice``, ``Succeed`` and ``Fail``, with ``InputPath``, ``Parameters``, ``ResultSelector``,
+``ResultPath``, ``OutputPath``, ``Retry`` (with ``MaxDelaySeconds`` and ``JitterStrategy``) and
+``Catch``. Anything else is refused up front with
+:class:`UnsupportedStateError`, so a definition that runs here uses nothing this interpreter would
+silently get wrong.
 
 Handler errors become Step Functions errors the way Lambda reports them: ``Error`` is the exception
 class name and ``Cause`` the JSON ``{"errorMessage", "errorType"}``. Raise :class:`TaskFailure` to
@@ -14,6 +17,7 @@ report an arbitrary error name such as ``Lambda.ServiceException``.
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 import uuid
@@ -21,18 +25,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
-from include.runtime.local.stepfunctions_paths import (
-    PathError,
-    get_path,
-    render_template,
-    set_result,
+from include.runtime.local.stepfunctions_errors import StatesError, TaskFailure
+from include.runtime.local.stepfunctions_map import run_map
+from include.runtime.local.stepfunctions_paths import PathError, get_path, state_path, state_result, state_template
+from include.runtime.local.stepfunctions_validation import (
+    LAMBDA_INVOKE,
+    UnsupportedStateError,
+    task_states,
+    validate_definition,
 )
-from include.runtime.local.stepfunctions_validation import UnsupportedStateError, validate_definition
 
 __all__ = [
     "ExecutionResult",
+    "MapProgress",
+    "ObjectAccess",
     "PlaceholderError",
     "TaskFailure",
     "UnknownResourceError",
@@ -43,8 +51,11 @@ __all__ = [
 ]
 
 Handler = Callable[[Any, Any], Any]
+MapProgress = Callable[[int, int, int], None]
+"""Called as ``progress(finished, failed, total)`` while a distributed Map runs its items."""
 PAYLOAD_LIMIT_BYTES = 256 * 1024
 MAX_TRANSITIONS = 25_000
+LOCAL_STATE_MACHINE_ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:local"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 _CHOICE_TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "StringEquals": lambda value, expected: isinstance(value, str) and value == expected,
@@ -60,26 +71,14 @@ class PlaceholderError(KeyError):
 
 
 class UnknownResourceError(LookupError):
-    """A Task's Resource maps to no handler."""
+    """A Task's Lambda function maps to no handler."""
 
 
-class TaskFailure(Exception):
-    """Raised by a handler to report a Step Functions error by name (e.g. ``Lambda.ServiceException``)."""
+class ObjectAccess(Protocol):
+    """The S3 calls a distributed Map's ``ItemReader`` (GetObject) and ``ResultWriter`` (PutObject) make."""
 
-    def __init__(self, error: str, cause: str = "") -> None:
-        super().__init__(f"{error}: {cause}" if cause else error)
-        self.error = error
-        self.cause = cause
-
-
-class _StatesError(Exception):
-    """An error raised inside a state, as Step Functions names it."""
-
-    def __init__(self, error: str, cause: str, *, terminal: bool = False) -> None:
-        super().__init__(f"{error}: {cause}")
-        self.error = error
-        self.cause = cause
-        self.terminal = terminal
+    def get_object(self, bucket: str, key: str) -> bytes: ...
+    def put_object(self, bucket: str, key: str, body: bytes) -> None: ...
 
 
 @dataclass
@@ -117,119 +116,163 @@ def run_execution(
     *,
     name: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    objects: ObjectAccess | None = None,
+    state_machine_arn: str = LOCAL_STATE_MACHINE_ARN,
+    progress: MapProgress | None = None,
 ) -> ExecutionResult:
-    """Execute ``definition`` on ``input``; Task resources are looked up in ``resources``."""
+    """Execute ``definition`` on ``input``; Lambda functions are looked up in ``resources``.
+
+    ``objects`` serves a distributed Map's S3 reads and writes; ``state_machine_arn`` names the machine
+    in the ARNs of Map Runs and child executions.
+    """
     validate_definition(definition)
-    handlers = {state_name: _resolve_handler(state_name, state["Resource"], resources)
-                for state_name, state in definition["States"].items() if state["Type"] == "Task"}
-    execution = name or str(uuid.uuid4())
+    handlers = {function: _resolve_handler(state_name, function, resources)
+                for state_name, function in task_states(definition)}
+    interpreter = Interpreter(handlers, execution=name or str(uuid.uuid4()), sleep=sleep, objects=objects,
+                              state_machine_arn=state_machine_arn, progress=progress)
     result = ExecutionResult(status="RUNNING")
-    data = _json_copy(input)
-    state_name = definition["StartAt"]
-    try:
-        for _ in range(MAX_TRANSITIONS):
-            result.history.append(state_name)
-            state = definition["States"][state_name]
-            kind = state["Type"]
-            if kind == "Succeed":
-                return _finish(result, "SUCCEEDED", output=_passed_through(state, data))
-            if kind == "Fail":
-                return _finish(result, "FAILED", error=_fail_field(state, data, "Error"),
-                               cause=_fail_field(state, data, "Cause"))
-            if kind == "Choice":
-                state_name = _choose(state, _apply_path(data, state.get("InputPath", "$")))
-                data = _passed_through(state, data)
-                continue
-            if kind == "Pass":
-                data = _run_pass(state, data)
-            else:
-                data, next_state = _run_task(state_name, state, data, handlers[state_name], execution, sleep)
-                if next_state:
-                    state_name = next_state
-                    continue
-            if state.get("End"):
-                return _finish(result, "SUCCEEDED", output=data)
-            state_name = state["Next"]
-        raise _StatesError("States.Runtime", f"more than {MAX_TRANSITIONS} state transitions", terminal=True)
-    except _StatesError as exc:
-        return _finish(result, "FAILED", error=exc.error, cause=exc.cause)
-
-
-def _finish(result: ExecutionResult, status: str, **fields: Any) -> ExecutionResult:
-    result.status = status
-    for key, value in fields.items():
-        setattr(result, key, value)
+    status, output, error, cause = interpreter.run_states(definition, input, result.history)
+    result.status, result.output, result.error, result.cause = status, output, error, cause
     return result
 
 
-def _resolve_handler(state_name: str, resource: str, resources: Mapping[str, Handler]) -> Handler:
-    placeholder = _PLACEHOLDER.fullmatch(resource)
-    for key in (resource, placeholder.group(1) if placeholder else None):
+def _resolve_handler(state_name: str, function: str, resources: Mapping[str, Handler]) -> Handler:
+    placeholder = _PLACEHOLDER.fullmatch(function)
+    for key in (function, placeholder.group(1) if placeholder else None):
         if key is not None and key in resources:
             return resources[key]
     raise UnknownResourceError(
-        f"state {state_name!r}: no handler for Resource {resource!r}; add it to resources"
+        f"state {state_name!r}: no Lambda handler for function {function!r}; pass its handler in resources "
+        "under that ARN (or its ${Placeholder} name)"
     )
+
+
+class Interpreter:
+    """Runs states: one per execution, shared by the child executions of its distributed Maps."""
+
+    def __init__(self, handlers: Mapping[str, Handler], *, execution: str, sleep: Callable[[float], None],
+                 objects: ObjectAccess | None, state_machine_arn: str, progress: MapProgress | None) -> None:
+        self.handlers = handlers
+        self.execution = execution
+        self.sleep = sleep
+        self.objects = objects
+        self.state_machine_arn = state_machine_arn
+        self.progress = progress
+
+    def run_states(self, machine: Mapping[str, Any], input: Any,
+                   history: list[str]) -> tuple[str, Any, str | None, str | None]:
+        """Run ``machine`` (a definition or an ``ItemProcessor``): ``(status, output, error, cause)``."""
+        data = _json_copy(input)
+        state_name = machine["StartAt"]
+        states = machine["States"]
+        try:
+            for _ in range(MAX_TRANSITIONS):
+                history.append(state_name)
+                state = states[state_name]
+                kind = state["Type"]
+                if kind == "Succeed":
+                    return "SUCCEEDED", _passed_through(state, data), None, None
+                if kind == "Fail":
+                    return "FAILED", None, _fail_field(state, data, "Error"), _fail_field(state, data, "Cause")
+                if kind == "Choice":
+                    state_name = _choose(state, state_path(data, state.get("InputPath", "$")))
+                    data = _passed_through(state, data)
+                    continue
+                if kind == "Pass":
+                    data, next_state = _run_pass(state, data), None
+                else:
+                    data, next_state = self._run_with_retry(state_name, state, data, history)
+                if next_state:
+                    state_name = next_state
+                    continue
+                if state.get("End"):
+                    return "SUCCEEDED", data, None, None
+                state_name = state["Next"]
+            raise StatesError("States.Runtime", f"more than {MAX_TRANSITIONS} state transitions", terminal=True)
+        except StatesError as exc:
+            return "FAILED", None, exc.error, exc.cause
+
+    def _run_with_retry(self, state_name: str, state: Mapping[str, Any], data: Any,
+                        history: list[str]) -> tuple[Any, str | None]:
+        """A Task or Map state with its ``Retry`` and ``Catch``: ``(output, catcher's Next or None)``."""
+        attempts: dict[int, int] = {}
+        while True:
+            try:
+                if state["Type"] == "Map":
+                    result = run_map(self, state_name, state, state_path(data, state.get("InputPath", "$")),
+                                     history)
+                else:
+                    result = self._invoke_task(state_name, state, data)
+                if "ResultSelector" in state:
+                    result = state_template(state["ResultSelector"], result)
+                return _output(state, data, result), None
+            except StatesError as exc:
+                if exc.terminal:
+                    raise
+                delay = _retry_delay(state.get("Retry", []), exc.error, attempts)
+                if delay is not None:
+                    self.sleep(delay)
+                    continue
+                for catcher in state.get("Catch", []):
+                    if _matches(catcher["ErrorEquals"], exc.error):
+                        error_output = {"Error": exc.error, "Cause": exc.cause}
+                        return state_result(data, error_output, catcher.get("ResultPath", "$")), catcher["Next"]
+                raise
+
+    def _invoke_task(self, state_name: str, state: Mapping[str, Any], data: Any) -> Any:
+        effective = state_path(data, state.get("InputPath", "$"))
+        if "Parameters" in state:
+            effective = state_template(state["Parameters"], effective)
+        if state["Resource"] != LAMBDA_INVOKE:
+            return self._call_handler(state["Resource"], effective, state_name)
+        function = effective["FunctionName"]
+        request_id = str(uuid.uuid4())
+        payload = self._call_handler(function, effective.get("Payload", {}), state_name, request_id)
+        return lambda_invoke_result(payload, request_id)
+
+    def _call_handler(self, function: str, payload: Any, state_name: str, request_id: str | None = None) -> Any:
+        context = SimpleNamespace(
+            function_name=function.rsplit(":", 1)[-1].strip("${}"), aws_request_id=request_id or str(uuid.uuid4()),
+            execution_name=self.execution, get_remaining_time_in_millis=lambda: 900_000,
+        )
+        try:
+            result = self.handlers[function](_json_copy(payload), context)
+        except TaskFailure as exc:
+            raise StatesError(exc.error, exc.cause) from exc
+        except Exception as exc:
+            cause = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}, separators=(",", ":"))
+            raise StatesError(type(exc).__name__, cause) from exc
+        encoded = json.dumps(result)
+        if len(encoded.encode("utf-8")) > PAYLOAD_LIMIT_BYTES:
+            raise StatesError(
+                "States.DataLimitExceeded",
+                f"The state/task {state_name!r} returned a result with a size exceeding the maximum "
+                "number of bytes service limit.",
+                terminal=True,
+            )
+        return json.loads(encoded)
+
+
+def lambda_invoke_result(payload: Any, request_id: str) -> dict[str, Any]:
+    """What ``arn:aws:states:::lambda:invoke`` returns: Lambda's Invoke response around the function's result."""
+    headers = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST",
+               "x-amzn-RequestId": request_id}
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {"AllHttpHeaders": {name: [value] for name, value in headers.items()},
+                            "HttpHeaders": headers, "HttpStatusCode": 200},
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
 
 
 def _run_pass(state: Mapping[str, Any], data: Any) -> Any:
-    effective = _apply_path(data, state.get("InputPath", "$"))
+    effective = state_path(data, state.get("InputPath", "$"))
     if "Parameters" in state:
-        effective = _render(state["Parameters"], effective)
+        effective = state_template(state["Parameters"], effective)
     result = state.get("Result", effective)
     return _output(state, data, result)
-
-
-def _run_task(
-    state_name: str, state: Mapping[str, Any], data: Any, handler: Handler, execution: str,
-    sleep: Callable[[float], None],
-) -> tuple[Any, str | None]:
-    """``(output, catcher's Next or None)``."""
-    effective = _apply_path(data, state.get("InputPath", "$"))
-    if "Parameters" in state:
-        effective = _render(state["Parameters"], effective)
-    attempts: dict[int, int] = {}
-    while True:
-        try:
-            result = _invoke(handler, effective, state_name, execution)
-            if "ResultSelector" in state:
-                result = _render(state["ResultSelector"], result)
-            return _output(state, data, result), None
-        except _StatesError as exc:
-            if exc.terminal:
-                raise
-            delay = _retry_delay(state.get("Retry", []), exc.error, attempts)
-            if delay is not None:
-                sleep(delay)
-                continue
-            for catcher in state.get("Catch", []):
-                if _matches(catcher["ErrorEquals"], exc.error):
-                    error_output = {"Error": exc.error, "Cause": exc.cause}
-                    return _set(data, error_output, catcher.get("ResultPath", "$")), catcher["Next"]
-            raise
-
-
-def _invoke(handler: Handler, payload: Any, state_name: str, execution: str) -> Any:
-    context = SimpleNamespace(
-        function_name=state_name, aws_request_id=str(uuid.uuid4()), execution_name=execution,
-        get_remaining_time_in_millis=lambda: 900_000,
-    )
-    try:
-        result = handler(_json_copy(payload), context)
-    except TaskFailure as exc:
-        raise _StatesError(exc.error, exc.cause) from exc
-    except Exception as exc:
-        cause = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}, separators=(",", ":"))
-        raise _StatesError(type(exc).__name__, cause) from exc
-    encoded = json.dumps(result)
-    if len(encoded.encode("utf-8")) > PAYLOAD_LIMIT_BYTES:
-        raise _StatesError(
-            "States.DataLimitExceeded",
-            f"The state/task {state_name!r} returned a result with a size exceeding the maximum "
-            "number of bytes service limit.",
-            terminal=True,
-        )
-    return json.loads(encoded)
 
 
 def _retry_delay(retriers: list[Mapping[str, Any]], error: str, attempts: dict[int, int]) -> float | None:
@@ -239,7 +282,9 @@ def _retry_delay(retriers: list[Mapping[str, Any]], error: str, attempts: dict[i
             if done >= retrier.get("MaxAttempts", 3):
                 return None
             attempts[index] = done + 1
-            return retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** done
+            delay = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** done
+            delay = min(delay, retrier.get("MaxDelaySeconds", delay))
+            return random.uniform(0, delay) if retrier.get("JitterStrategy") == "FULL" else delay
     return None
 
 
@@ -255,52 +300,29 @@ def _choose(state: Mapping[str, Any], data: Any) -> str:
         try:
             value = get_path(data, rule["Variable"])
         except PathError as exc:
-            raise _StatesError("States.Runtime", str(exc), terminal=True) from exc
+            raise StatesError("States.Runtime", str(exc), terminal=True) from exc
         if _CHOICE_TESTS[operator](value, rule[operator]):
             return rule["Next"]
     if "Default" not in state:
-        raise _StatesError("States.NoChoiceMatched", "No Choice rule matched and no Default is set",
-                           terminal=True)
+        raise StatesError("States.NoChoiceMatched", "No Choice rule matched and no Default is set",
+                          terminal=True)
     return state["Default"]
 
 
 def _fail_field(state: Mapping[str, Any], data: Any, field_name: str) -> str | None:
     if f"{field_name}Path" in state:
-        value = _apply_path(data, state[f"{field_name}Path"])
+        value = state_path(data, state[f"{field_name}Path"])
         return value if isinstance(value, str) else json.dumps(value)
     return state.get(field_name)
 
 
 def _passed_through(state: Mapping[str, Any], data: Any) -> Any:
-    return _apply_path(_apply_path(data, state.get("InputPath", "$")), state.get("OutputPath", "$"))
+    return state_path(state_path(data, state.get("InputPath", "$")), state.get("OutputPath", "$"))
 
 
 def _output(state: Mapping[str, Any], state_input: Any, result: Any) -> Any:
-    combined = _set(state_input, result, state.get("ResultPath", "$"))
-    return _apply_path(combined, state.get("OutputPath", "$"))
-
-
-def _apply_path(data: Any, path: str | None) -> Any:
-    if path is None:
-        return {}
-    try:
-        return get_path(data, path)
-    except PathError as exc:
-        raise _StatesError("States.Runtime", str(exc), terminal=True) from exc
-
-
-def _set(state_input: Any, result: Any, result_path: str | None) -> Any:
-    try:
-        return set_result(state_input, result, result_path)
-    except PathError as exc:
-        raise _StatesError("States.Runtime", str(exc), terminal=True) from exc
-
-
-def _render(template: Any, data: Any) -> Any:
-    try:
-        return render_template(template, data)
-    except PathError as exc:
-        raise _StatesError("States.Runtime", str(exc), terminal=True) from exc
+    combined = state_result(state_input, result, state.get("ResultPath", "$"))
+    return state_path(combined, state.get("OutputPath", "$"))
 
 
 def _json_copy(value: Any) -> Any:
@@ -309,4 +331,3 @@ def _json_copy(value: Any) -> Any:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-

@@ -1,10 +1,16 @@
-"""The JSONPath subset Amazon States Language uses here: ``$``, ``$.a.b`` and ``$.a[0]``."""
+"""The JSONPath subset Amazon States Language uses here: ``$``, ``$.a.b`` and ``$.a[0]``.
+
+``state_path``, ``state_template`` and ``state_result`` are what states use: a path that does not resolve
+fails the state with ``States.Runtime``, as in Step Functions.
+"""
 
 from __future__ import annotations
 
 import copy
 import re
 from typing import Any
+
+from include.runtime.local.stepfunctions_errors import StatesError
 
 _SEGMENT = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]")
 
@@ -75,3 +81,29 @@ def render_template(template: Any, data: Any) -> Any:
     if isinstance(template, list):
         return [render_template(item, data) for item in template]
     return copy.deepcopy(template)
+
+
+def state_path(data: Any, path: str | None) -> Any:
+    """``InputPath``/``OutputPath``-style selection: ``None`` selects ``{}``."""
+    if path is None:
+        return {}
+    try:
+        return get_path(data, path)
+    except PathError as exc:
+        raise StatesError("States.Runtime", str(exc), terminal=True) from exc
+
+
+def state_result(state_input: Any, result: Any, result_path: str | None) -> Any:
+    """Apply ``ResultPath``."""
+    try:
+        return set_result(state_input, result, result_path)
+    except PathError as exc:
+        raise StatesError("States.Runtime", str(exc), terminal=True) from exc
+
+
+def state_template(template: Any, data: Any) -> Any:
+    """Evaluate a ``Parameters`` / ``ResultSelector`` template."""
+    try:
+        return render_template(template, data)
+    except PathError as exc:
+        raise StatesError("States.Runtime", str(exc), terminal=True) from exc

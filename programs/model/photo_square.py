@@ -1,0 +1,1 @@
+../shared/photo_square.py
