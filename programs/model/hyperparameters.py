@@ -23,7 +23,8 @@ class Hyperparameters:
     starts from the serving model (its ``warmstart`` channel), the share of each epoch's draws that
     are images that model never trained on (0: every image equally often). ``low_light``: with
     ``augment``, the share of training images shown darkened, low in contrast, colour-cast and noisy
-    (photometric augmentation against poor light; 0: off).
+    (photometric augmentation against poor light; 0: off). ``warm_start_learning_rate``: the
+    learning rate a training from the serving model's weights starts at (0: ``learning_rate``).
     """
 
     epochs: int = 15
@@ -40,6 +41,12 @@ class Hyperparameters:
     threads: int = 0
     new_data_share: float = 0.5
     low_light: float = 0.0
+    warm_start_learning_rate: float = 0.0
+
+    def starting_learning_rate(self, warm_start: bool) -> float:
+        """``warm_start_learning_rate`` when starting from the serving model's weights and it is set, else
+        ``learning_rate``."""
+        return self.warm_start_learning_rate if warm_start and self.warm_start_learning_rate > 0 else self.learning_rate
 
     def as_dict(self) -> dict[str, Any]:
         """The values keyed by their SageMaker names (dashes)."""
@@ -147,5 +154,7 @@ def validate(hyperparameters: Hyperparameters) -> None:
         raise HyperparameterError("hyperparameter 'threads' must be 0 (the job's CPUs) or a positive count")
     if not 0.0 <= hyperparameters.new_data_share < 1.0:
         raise HyperparameterError("hyperparameter 'new-data-share' must be in [0, 1)")
+    if hyperparameters.warm_start_learning_rate < 0:
+        raise HyperparameterError("hyperparameter 'warm-start-learning-rate' must be 0 (learning-rate) or positive")
     if not 0.0 <= hyperparameters.low_light <= 1.0:
         raise HyperparameterError("hyperparameter 'low-light' must be in [0, 1]")

@@ -219,10 +219,12 @@ class Trainer:
     generator: torch.Generator
 
     @classmethod
-    def create(cls, network: nn.Module, model_config: dict[str, Any], hyperparameters: Hyperparameters) -> Trainer:
-        optimizer = torch.optim.AdamW(
-            network.parameters(), lr=hyperparameters.learning_rate, weight_decay=hyperparameters.weight_decay
-        )
+    def create(cls, network: nn.Module, model_config: dict[str, Any], hyperparameters: Hyperparameters,
+               warm_start: bool = False) -> Trainer:
+        """The optimiser starts at ``learning-rate``, or at ``warm-start-learning-rate`` (when set) for a training
+        that starts from the serving model's weights."""
+        optimizer = torch.optim.AdamW(network.parameters(), lr=hyperparameters.starting_learning_rate(warm_start),
+                                      weight_decay=hyperparameters.weight_decay)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=LR_REDUCTION_FACTOR, patience=LR_REDUCTION_PATIENCE
         )
@@ -268,8 +270,9 @@ def prepare_trainer(
         checkpoint = None
     if checkpoint is None:
         network, model_config = initial_network(hyperparameters, train_images, environ, warm_start)
-        return Trainer.create(network, model_config, hyperparameters), Progress()
-    trainer = Trainer.create(build_network(checkpoint["model_config"]), checkpoint["model_config"], hyperparameters)
+        return Trainer.create(network, model_config, hyperparameters, warm_start is not None), Progress()
+    trainer = Trainer.create(build_network(checkpoint["model_config"]), checkpoint["model_config"], hyperparameters,
+                             warm_start is not None)
     progress = trainer.restore(checkpoint)
     print(f"resuming from checkpoint in {checkpoint_dir} after epoch {progress.completed_epochs}", flush=True)
     return trainer, progress
