@@ -94,7 +94,8 @@ def channel_normalisation(images: torch.Tensor) -> dict[str, list[float]]:
 def resume_signature(hyperparameters: Hyperparameters, warm_start: WarmStart | None = None) -> dict[str, Any]:
     """What a checkpoint must share to be resumed: the hyperparameters (epochs and patience may change) and the
     weights it started from."""
-    signature = {k: v for k, v in hyperparameters.as_dict().items() if k not in ("epochs", "patience")}
+    signature = {k: v for k, v in hyperparameters.as_dict().items()
+                 if k not in ("epochs", "patience", "warm-start-patience")}
     signature["warm-start-weights"] = warm_start.weights_sha256 if warm_start is not None else None
     return signature
 
@@ -293,6 +294,7 @@ def run_training(
     resumed_after_epoch = progress.completed_epochs
     normalisation = trainer.model_config["normalisation"]
     draw_weights = retraining.draw_weights(hyperparameters.new_data_share) if retraining is not None else None
+    patience = hyperparameters.stopping_patience(retraining is not None)
     training_seconds, training_images = 0.0, 0
     for epoch in range(progress.completed_epochs + 1, hyperparameters.epochs + 1):
         if progress.stopped_early:
@@ -314,11 +316,11 @@ def run_training(
         training_images += train.images
         progress.history.append(history_row(epoch, train, validation, learning_rate, selection))
         progress.record(epoch, chosen_by, trainer.network)
-        if 0 < hyperparameters.patience <= progress.epochs_since_improvement:
+        if 0 < patience <= progress.epochs_since_improvement:
             progress.stopped_early = True
             print(
                 f"early stopping after epoch {epoch}: validation accuracy has not improved for "
-                f"{hyperparameters.patience} epochs (best epoch {progress.best['epoch']})",
+                f"{patience} epochs (best epoch {progress.best['epoch']})",
                 flush=True,
             )
         if checkpoint_dir is not None:

@@ -60,6 +60,17 @@ def test_a_warm_start_begins_at_the_warm_start_learning_rate_and_a_first_trainin
     assert (first.history[0]["learning_rate"], retrained.history[0]["learning_rate"]) == (0.004, 0.0005)
 
 
+def test_a_warm_start_stops_early_by_its_own_patience() -> None:
+    images, labels = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8), torch.tensor([0, 1] * 4)
+    stalled = replace(SMALL, epochs=30, learning_rate=1e-9, warm_start_learning_rate=1e-9, patience=1,
+                      warm_start_patience=3)
+    first = run_training(stalled, (images, labels), (images, labels), None, {})
+    new = torch.tensor([True] + [False] * 7)
+    retraining = Retraining(warm_start_from(first.network, first.model_config, seen=7), new, new)
+    retrained = run_training(stalled, (images, labels), (images, labels), None, {}, retraining)
+    assert (len(first.history), len(retrained.history)) == (first.best_epoch + 1, retrained.best_epoch + 3)
+
+
 def test_new_images_get_the_new_data_share_of_the_draws() -> None:
     new = torch.tensor([True] * 10 + [False] * 90)
     weights = Retraining(warm_start_from(torch.nn.Linear(1, 1), {}, 1), new, new[:4]).draw_weights(0.5)
