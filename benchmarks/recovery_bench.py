@@ -9,7 +9,7 @@ tells which images are new) for each variant, and prints accuracy on the held-ou
 new) and on the first partition's clean test split (new minus old). Every training runs on one torch
 thread through ``programs/model``'s own ``run_training``.
 
-    nice -n 10 .venv/bin/python benchmarks/recovery_bench.py --seeds 1 2 3
+    nice -n 10 .venv/bin/python benchmarks/recovery_bench.py --seeds 1 2 3      # the settings' retraining
     nice -n 10 .venv/bin/python benchmarks/recovery_bench.py --seeds 1 --variants warm warm-low-light
 
 Data and serving models are cached under ``--work`` (default ``.data/recovery-bench``); delete it to rebuild.
@@ -50,11 +50,20 @@ INGEST = PROJECT_ROOT / "programs" / "ingest" / "ingest.py"
 LABELLED_DRIFTED = 500
 HELD_OUT_DRIFTED = 500
 HELD_OUT_SEED = 99
-# Retraining variants: hyperparameters changed from the serving model's (all start from its weights).
+# Retraining variants: hyperparameters changed from the settings' (all but "scratch" start from the serving
+# model's weights, at warm-start-learning-rate and with warm-start-patience; 0 there: learning-rate, patience).
 VARIANTS: dict[str, dict] = {
-    "scratch": {"new_data_share": 0.0},  # what a retraining without warm start does (run with --scratch)
-    "warm": {"learning_rate": 0.001, "epochs": 10, "new_data_share": 0.5},
-    "warm-low-light": {"learning_rate": 0.001, "epochs": 10, "new_data_share": 0.5, "low_light": 0.5},
+    "scratch": {"new_data_share": 0.0},  # a retraining without warm start: from scratch, every image alike
+    "first-hyperparameters": {"warm_start_learning_rate": 0.0, "warm_start_patience": 0, "new_data_share": 0.5},
+    "warm": {"warm_start_learning_rate": 0.001, "epochs": 10, "warm_start_patience": 4, "new_data_share": 0.5},
+    "warm-low-light": {"warm_start_learning_rate": 0.001, "epochs": 10, "warm_start_patience": 4,
+                       "new_data_share": 0.5, "low_light": 0.5},
+    "warm-long": {"warm_start_learning_rate": 0.001, "epochs": 20, "warm_start_patience": 4, "new_data_share": 0.5},
+    "warm-0.6": {"warm_start_learning_rate": 0.001, "epochs": 15, "warm_start_patience": 6, "new_data_share": 0.6},
+    "warm-0.6-long": {"warm_start_learning_rate": 0.001, "epochs": 25, "warm_start_patience": 6,
+                      "new_data_share": 0.6},
+    "warm-0.7": {"warm_start_learning_rate": 0.001, "epochs": 15, "warm_start_patience": 6, "new_data_share": 0.7},
+    "settings": {},  # what scones_train does: the settings' hyperparameters, from the serving model's weights
 }
 
 
@@ -130,7 +139,7 @@ def retrain(partition: Path, model_dir: Path, hyperparameters: Hyperparameters, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--variants", nargs="+", default=["warm", "warm-low-light"], choices=sorted(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=["settings"], choices=sorted(VARIANTS))
     parser.add_argument("--work", type=Path, default=PROJECT_ROOT / ".data" / "recovery-bench")
     arguments = parser.parse_args()
     torch.set_num_threads(1)
