@@ -37,6 +37,8 @@ PARAMS = {
     "reason": Param("manual", type="string", description="why this run trains (set by the monitor on drift)"),
     "force": Param(False, type="boolean",
                    description="train even when data, code and hyperparameters equal the serving model's"),
+    "warm_start": Param(hp.warm_start, type="boolean",
+                        description="start from the serving model's weights (false: train from scratch)"),
     **rebuild_param(),
 }
 
@@ -74,9 +76,11 @@ def scones_train():
     @task
     def build_training_job_request(partition: str, **context) -> dict:
         key = model_key("train", context)
+        warm_start = training.warm_start_model_url(settings, runtime.served_models(settings),
+                                                   runtime.model_registry(settings), context["params"])
         return build_training_request(settings, runtime.object_store(settings), run_key=key,
                                       job_name=job_name("train", key), partition=partition,
-                                      params=context["params"])
+                                      params=context["params"], warm_start_model_url=warm_start)
 
     @task
     def describe_trained_candidate(training_result: dict, partition: str) -> dict:

@@ -141,6 +141,12 @@ class Training(_Section):
     patience: int = Field(ge=1)
     seed: int
     backbone: Literal["scratch", "pretrained-resnet18"]
+    threads: int = Field(ge=0)
+    warm_start: bool
+    new_data_share: float = Field(ge=0, lt=1)
+    low_light: float = Field(ge=0, le=1)
+    warm_start_learning_rate: float = Field(ge=0)
+    warm_start_patience: int = Field(ge=0)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The training program's hyperparameters, named as it reads them."""
@@ -148,6 +154,8 @@ class Training(_Section):
             "epochs": self.epochs, "batch-size": self.batch_size, "learning-rate": self.learning_rate,
             "weight-decay": self.weight_decay, "dropout": self.dropout, "width": self.width,
             "augment": self.augment, "patience": self.patience, "seed": self.seed, "backbone": self.backbone,
+            "threads": self.threads, "new-data-share": self.new_data_share, "low-light": self.low_light,
+            "warm-start-learning-rate": self.warm_start_learning_rate, "warm-start-patience": self.warm_start_patience,
         }
 
 

@@ -13,6 +13,8 @@ from include.settings import Settings
 IMAGE_CONTENT_TYPES = ["image/png", "image/jpeg", "application/x-image"]
 
 
+SEED = "scones:seed"
+WEIGHTS_DIGEST = "scones:weights-sha256"
 APPROVAL_BY = "scones:approval-by"
 APPROVAL_AT = "scones:approval-at"
 APPROVAL_VIA = "scones:approval-via"
@@ -46,12 +48,14 @@ def model_package_request(
     trained_from: dict[str, str],
     hyperparameters: dict,
     training_job_name: str,
+    weights_sha256: str | None = None,
 ) -> dict:
     """CreateModelPackage: image content types (not the provider's text/csv default) and metrics attached.
 
     ``trained_from`` holds the digests of the data, code and hyperparameters
-    (:meth:`include.workflows.lineage.TrainingInputs.as_metadata`); the run key is also a tag, which the
-    registry searches by.
+    (:meth:`include.workflows.lineage.TrainingInputs.as_metadata`); with the seed and the digest of the weights
+    the training gave, a retraining can be checked to reproduce the version. The run key is also a tag, which
+    the registry searches by.
     """
     metadata = {
         RUN_KEY_PROPERTY: run_key,
@@ -59,6 +63,8 @@ def model_package_request(
         "scones:dataset-manifest-sha256": dataset_manifest_sha256,
         **trained_from,
         "scones:hyperparameters": metadata_value(hyperparameters),
+        SEED: str(hyperparameters.get("seed", "unknown")),
+        WEIGHTS_DIGEST: weights_sha256 or "unknown",
         "scones:accuracy": f"{metrics['accuracy']:.6f}",
         "scones:ece": f"{metrics['ece']:.6f}",
     }

@@ -14,7 +14,9 @@ ENTRY_POINT = "train.py"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 CHANNELS = ("train", "validation")
+WARM_START_CHANNEL = "warmstart"
 IMAGE_CONTENT_TYPE = "application/x-image"
+MODEL_CONTENT_TYPE = "application/x-gzip"
 CONTAINER_LOG_LEVEL = 20
 METRIC_DEFINITIONS_FILE = PROGRAM_DIRS["model"] / "metric_definitions.json"
 
@@ -50,6 +52,20 @@ def image_channel(name: str, partition_uri: str) -> dict:
             "S3DataDistributionType": "FullyReplicated",
         }},
         "ContentType": IMAGE_CONTENT_TYPE,
+        "InputMode": "File",
+    }
+
+
+def warm_start_channel(model_data_url: str) -> dict:
+    """A File-mode channel holding the serving model's ``model.tar.gz``, which the training starts from."""
+    return {
+        "ChannelName": WARM_START_CHANNEL,
+        "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix",
+            "S3Uri": model_data_url,
+            "S3DataDistributionType": "FullyReplicated",
+        }},
+        "ContentType": MODEL_CONTENT_TYPE,
         "InputMode": "File",
     }
 
@@ -94,8 +110,15 @@ def training_job_request(
     source_uri: str,
     hyperparameters: dict[str, Any],
     output_uri: str,
+    warm_start_model_url: str | None = None,
 ) -> dict:
-    """CreateTrainingJob request running ``programs/model/train.py`` on a dataset partition."""
+    """CreateTrainingJob request running ``programs/model/train.py`` on a dataset partition.
+
+    With ``warm_start_model_url`` (the serving model's ``model.tar.gz``) the job starts from that model's weights.
+    """
+    channels = [image_channel(name, partition_uri) for name in CHANNELS]
+    if warm_start_model_url:
+        channels.append(warm_start_channel(warm_start_model_url))
     return {
         "TrainingJobName": job_name,
         "RoleArn": settings.sagemaker_role_arn,
@@ -106,7 +129,7 @@ def training_job_request(
             "EnableSageMakerMetricsTimeSeries": True,
         },
         "HyperParameters": script_mode_hyperparameters(settings, hyperparameters, source_uri),
-        "InputDataConfig": [image_channel(name, partition_uri) for name in CHANNELS],
+        "InputDataConfig": channels,
         "OutputDataConfig": {"S3OutputPath": output_uri},
         "ResourceConfig": training_resources(settings),
         "StoppingCondition": training_stopping_condition(settings),

@@ -68,6 +68,21 @@ def champion_version(settings: Settings, served_models: ServedModels, registry: 
     return serving_version_or_none(settings, served_models, registry)
 
 
+def warm_start_model_url(settings: Settings, served_models: ServedModels, registry: ModelRegistry,
+                         params: Mapping[str, Any]) -> str | None:
+    """The serving model's ``model.tar.gz`` to retrain from (``training.warm_start``, or the run's ``warm_start``
+    param), or ``None``: the first model, or a training from scratch."""
+    wanted = params.get("warm_start")
+    if not (settings.training.warm_start if wanted is None else wanted):
+        return None
+    serving = serving_version_or_none(settings, served_models, registry)
+    if serving is None:
+        log.info("no model serves yet: training from scratch")
+        return None
+    log.info("retraining from the serving version %s", serving["ModelPackageVersion"])
+    return model_data_url(serving)
+
+
 def candidate_inputs(store: ObjectStore, partition: str, hyperparameters: Mapping[str, Any]) -> lineage.TrainingInputs:
     """The digests a training run on ``partition`` with ``hyperparameters`` would register."""
     return lineage.training_inputs(store, partition=partition, hyperparameters=hyperparameters)
@@ -127,7 +142,7 @@ def register(settings: Settings, store: ObjectStore, registry: ModelRegistry, *,
         settings, run_key=run_key, model_data_url=model_url, evaluation_uri=evaluation_uri,
         metrics=evaluation["metrics"], dataset_manifest_sha256=manifest_sha256(store, partition),
         trained_from=trained_from.as_metadata(), hyperparameters=hyperparameters,
-        training_job_name=training_job_name,
+        training_job_name=training_job_name, weights_sha256=(evaluation.get("model") or {}).get("weights_sha256"),
     )
     record = registry.register(request)
     return {

@@ -25,12 +25,15 @@ def hyperparameters_for(settings: Settings, params: Mapping[str, Any]) -> dict[s
 
 
 def build_training_request(settings: Settings, store: ObjectStore, *, run_key: str, job_name: str,
-                           partition: str, params: Mapping[str, Any]) -> dict:
+                           partition: str, params: Mapping[str, Any], warm_start_model_url: str | None = None) -> dict:
+    """The training job; with ``warm_start_model_url`` (the serving model, when ``training.warm_start`` is on) it
+    starts from that model's weights."""
     return training_job_request(
         settings, run_key=run_key, job_name=job_name, partition_uri=partition,
         source_uri=upload_training_source(settings, store),
         hyperparameters=hyperparameters_for(settings, params),
         output_uri=models_uri(settings, run_key) + "training",
+        warm_start_model_url=warm_start_model_url,
     )
 
 

@@ -45,8 +45,28 @@ def random_colour_jitter(
     return images.clamp(0.0, 255.0)
 
 
-def augment_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Crop, flip and colour-jitter a uint8 batch; returns float images in the 0-255 range."""
+def random_low_light(images: torch.Tensor, generator: torch.Generator, probability: float) -> torch.Tensor:
+    """Show a random share (``probability``) of the batch as poor light would: brightness x0.25-1, contrast
+    x0.5-1, a colour cast of up to 25 % per channel and sensor noise of up to 10 grey levels.
+
+    The random draws do not depend on ``probability``, so the generator advances alike whatever its value.
+    """
+    batch = images.shape[0]
+    chosen = (torch.rand(batch, generator=generator) < probability).view(batch, 1, 1, 1)
+    brightness = (0.25 + 0.75 * torch.rand(batch, generator=generator)).view(batch, 1, 1, 1)
+    contrast = (0.5 + 0.5 * torch.rand(batch, generator=generator)).view(batch, 1, 1, 1)
+    cast = 0.75 + 0.5 * torch.rand(batch, 3, 1, 1, generator=generator)
+    noise = torch.randn(images.shape, generator=generator) * (10 * torch.rand(batch, generator=generator)).view(
+        batch, 1, 1, 1)
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)
+    dark = ((images - mean) * contrast + mean) * brightness * cast + noise
+    return torch.where(chosen, dark.clamp(0.0, 255.0), images)
+
+
+def augment_batch(images: torch.Tensor, generator: torch.Generator, low_light: float = 0.0) -> torch.Tensor:
+    """Crop, flip and colour-jitter a uint8 batch, and darken a ``low_light`` share of it (off at 0); returns
+    float images in the 0-255 range."""
     images = random_crop(images.float(), generator)
     images = random_horizontal_flip(images, generator)
-    return random_colour_jitter(images, generator)
+    images = random_colour_jitter(images, generator)
+    return random_low_light(images, generator, low_light) if low_light > 0 else images

@@ -23,7 +23,7 @@ from classification_metrics import classification_metrics, confusion_report
 from data_capture import DEFAULT_INFERENCE_TIME, capture_event_id, capture_record
 from inference import UnsupportedInputError, VehicleClassifier, input_fn, model_fn, output_fn, predict_fn
 from model_archive import find_model
-from model_artifacts import ModelArtifactError
+from model_artifacts import ModelArtifactError, weights_sha256
 from model_quality import model_quality_statistics
 
 PNG_CONTENT_TYPE = "image/png"
@@ -98,6 +98,7 @@ def evaluate(arguments: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
     report: dict[str, Any] = {
         "metrics": classification_metrics(probabilities, labels, classes),
         "confusion_matrix": confusion_report(probabilities, labels, classes),
+        "model": {"weights_sha256": weights_sha256(classifier.network.state_dict())},
         "champion": None,
     }
     champion_path = find_model(arguments.champion_dir, work_dir / "champion") if arguments.champion_dir else None

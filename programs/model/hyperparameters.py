@@ -16,7 +16,17 @@ class HyperparameterError(ValueError):
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """Every training knob, with defaults that train the scratch CNN in minutes on a CPU."""
+    """Every training knob, with defaults that train the scratch CNN in minutes on a CPU.
+
+    ``threads``: torch's intra-op threads (0: the CPUs the job may use); the same data, code,
+    hyperparameters, seed and thread count give the same weights. ``new_data_share``: when the job
+    starts from the serving model (its ``warmstart`` channel), the share of each epoch's draws that
+    are images that model never trained on (0: every image equally often). ``low_light``: with
+    ``augment``, the share of training images shown darkened, low in contrast, colour-cast and noisy
+    (photometric augmentation against poor light; 0: off). ``warm_start_learning_rate``: the
+    learning rate a training from the serving model's weights starts at (0: ``learning_rate``);
+    ``warm_start_patience`` its early-stopping patience (0: ``patience``).
+    """
 
     epochs: int = 15
     batch_size: int = 64
@@ -29,6 +39,20 @@ class Hyperparameters:
     seed: int = 42
     backbone: str = "scratch"
     pretrained_weights: str = ""
+    threads: int = 0
+    new_data_share: float = 0.5
+    low_light: float = 0.0
+    warm_start_learning_rate: float = 0.0
+    warm_start_patience: int = 0
+
+    def starting_learning_rate(self, warm_start: bool) -> float:
+        """``warm_start_learning_rate`` when starting from the serving model's weights and it is set, else
+        ``learning_rate``."""
+        return self.warm_start_learning_rate if warm_start and self.warm_start_learning_rate > 0 else self.learning_rate
+
+    def stopping_patience(self, warm_start: bool) -> int:
+        """``warm_start_patience`` when starting from the serving model's weights and it is set, else ``patience``."""
+        return self.warm_start_patience if warm_start and self.warm_start_patience > 0 else self.patience
 
     def as_dict(self) -> dict[str, Any]:
         """The values keyed by their SageMaker names (dashes)."""
@@ -132,3 +156,13 @@ def validate(hyperparameters: Hyperparameters) -> None:
             raise HyperparameterError(f"hyperparameter '{name.replace('_', '-')}' must be positive")
     if not 0.0 <= hyperparameters.dropout < 1.0:
         raise HyperparameterError("hyperparameter 'dropout' must be in [0, 1)")
+    if hyperparameters.threads < 0:
+        raise HyperparameterError("hyperparameter 'threads' must be 0 (the job's CPUs) or a positive count")
+    if not 0.0 <= hyperparameters.new_data_share < 1.0:
+        raise HyperparameterError("hyperparameter 'new-data-share' must be in [0, 1)")
+    if hyperparameters.warm_start_patience < 0:
+        raise HyperparameterError("hyperparameter 'warm-start-patience' must be 0 (patience) or positive")
+    if hyperparameters.warm_start_learning_rate < 0:
+        raise HyperparameterError("hyperparameter 'warm-start-learning-rate' must be 0 (learning-rate) or positive")
+    if not 0.0 <= hyperparameters.low_light <= 1.0:
+        raise HyperparameterError("hyperparameter 'low-light' must be in [0, 1]")

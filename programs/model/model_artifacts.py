@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -35,6 +36,19 @@ def build_network(config: dict[str, Any]) -> nn.Module:
     raise ModelArtifactError(
         f"model config names architecture {architecture!r}: expected one of {', '.join(ARCHITECTURES)}"
     )
+
+
+def weights_sha256(state_dict: dict[str, torch.Tensor]) -> str:
+    """One digest of a network's weights: every tensor's name, dtype, shape and bytes, in name order.
+
+    Two trainings that end with bit-identical weights have the same digest, whatever the archive's bytes.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def save_model(model_dir: str | Path, network: nn.Module, config: dict[str, Any]) -> None:

@@ -1,4 +1,9 @@
-"""The training procedure: seeded epochs, per-epoch checkpoints, early stopping, best weights kept."""
+"""The training procedure: seeded epochs, per-epoch checkpoints, early stopping, best weights kept.
+
+A retraining that starts from the serving model (:mod:`warm_start`) keeps that model's architecture and
+input normalisation, draws the images it never trained on more often, and keeps the epoch whose
+validation accuracy is best with the new images weighted the same way.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from preprocessing import IMAGE_SIZE
 from pretrained import IMAGENET_NORMALISATION, PretrainedWeightsUnavailable, load_pretrained_resnet18
 from torch import nn
 from training_loop import PassResult, evaluate_pass, train_one_epoch
+from warm_start import WarmStart
 
 CHECKPOINT_FORMAT = 1
 PREPROCESSING_DESCRIPTION = "RGB, shorter side resized to 32 (bicubic), centre crop 32x32"
@@ -40,15 +46,38 @@ class TrainingOutcome:
     training_images: int
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch; the CPU kernels used here are deterministic for a fixed thread count.
+def make_reproducible(seed: int) -> None:
+    """Seed Python, NumPy and torch, and have torch (oneDNN included) use deterministic algorithms.
 
-    torch.use_deterministic_algorithms is left off: it imports torch's compiler stack (seconds per job)
-    and changes nothing on CPU.
+    With the same thread count this gives the same weights run after run on one machine. The debug mode
+    "warn" is ``torch.use_deterministic_algorithms(True, warn_only=True)`` without the import of torch's
+    compiler stack that function makes (tens of seconds on a busy machine).
     """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    torch.set_deterministic_debug_mode("warn")
+    torch.backends.mkldnn.deterministic = True
+
+
+@dataclass(frozen=True)
+class Retraining:
+    """A training that starts from the serving model, and which of today's images are new to it."""
+
+    warm_start: WarmStart
+    new_in_train: torch.Tensor
+    new_in_validation: torch.Tensor
+
+    def draw_weights(self, share: float) -> torch.Tensor | None:
+        """Per-image draw weights giving the new images ``share`` of the draws; ``None``: draw uniformly.
+
+        Uniform when there are no new images, only new ones, or already at least that share of them.
+        """
+        new = int(self.new_in_train.sum())
+        seen = len(self.new_in_train) - new
+        if share <= 0 or new == 0 or seen == 0 or new / len(self.new_in_train) >= share:
+            return None
+        return torch.where(self.new_in_train, share / new, (1 - share) / seen).double()
 
 
 def channel_normalisation(images: torch.Tensor) -> dict[str, list[float]]:
@@ -62,15 +91,28 @@ def channel_normalisation(images: torch.Tensor) -> dict[str, list[float]]:
     }
 
 
-def resume_signature(hyperparameters: Hyperparameters) -> dict[str, Any]:
-    """The hyperparameters a checkpoint must share to be resumed (epochs and patience may change)."""
-    return {k: v for k, v in hyperparameters.as_dict().items() if k not in ("epochs", "patience")}
+def resume_signature(hyperparameters: Hyperparameters, warm_start: WarmStart | None = None) -> dict[str, Any]:
+    """What a checkpoint must share to be resumed: the hyperparameters (epochs and patience may change) and the
+    weights it started from."""
+    signature = {k: v for k, v in hyperparameters.as_dict().items()
+                 if k not in ("epochs", "patience", "warm-start-patience")}
+    signature["warm-start-weights"] = warm_start.weights_sha256 if warm_start is not None else None
+    return signature
 
 
 def initial_network(
-    hyperparameters: Hyperparameters, train_images: torch.Tensor, environ: Mapping[str, str]
+    hyperparameters: Hyperparameters,
+    train_images: torch.Tensor,
+    environ: Mapping[str, str],
+    warm_start: WarmStart | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """The starting network and its config: pretrained ResNet-18 if asked and found, else the scratch CNN."""
+    """The starting network and its config: the serving model's when warm-starting, else pretrained ResNet-18 if
+    asked and found, else the scratch CNN."""
+    if warm_start is not None:
+        config = {**warm_start.model_config, "dropout": hyperparameters.dropout}
+        network = build_network(config)
+        network.load_state_dict(warm_start.state_dict)
+        return network, config
     config: dict[str, Any] = {
         "format_version": 1,
         "classes": list(CLASSES),
@@ -98,12 +140,42 @@ def initial_network(
     return build_network(config), config
 
 
-def metrics_line(epoch: int, epochs: int, train: PassResult, validation: PassResult, learning_rate: float) -> str:
-    """One line per epoch a person can follow, its figures as ``name=value`` for metric_definitions.json."""
+def metrics_line(epoch: int, epochs: int, train: PassResult, validation: PassResult, learning_rate: float,
+                 selection: PassResult | None = None) -> str:
+    """One line per epoch a person can follow, its figures as ``name=value`` for metric_definitions.json (a
+    retraining adds the weighted ``selection_accuracy`` its best epoch is chosen by)."""
+    chosen_by = f" selection_accuracy={selection.accuracy:.4f}" if selection is not None else ""
     return (
         f"epoch {epoch}/{epochs}: train_loss={train.loss:.4f} train_accuracy={train.accuracy:.4f} "
-        f"validation_loss={validation.loss:.4f} validation_accuracy={validation.accuracy:.4f} "
+        f"validation_loss={validation.loss:.4f} validation_accuracy={validation.accuracy:.4f}{chosen_by} "
         f"learning_rate={learning_rate:.6f} epoch_seconds={train.seconds + validation.seconds:.2f}"
+    )
+
+
+def selection_pass(
+    network: nn.Module,
+    validation_data: tuple[torch.Tensor, torch.Tensor],
+    retraining: Retraining | None,
+    share: float,
+    batch_size: int,
+    normalisation: dict[str, list[float]],
+) -> PassResult | None:
+    """When retraining, validation with the new images weighted as training draws them: ``share`` for the new,
+    the rest for those the serving model had seen. ``None`` otherwise (plain validation accuracy decides)."""
+    if retraining is None or share <= 0:
+        return None
+    new = retraining.new_in_validation
+    if not bool(new.any()) or bool(new.all()):
+        return None
+    images, labels = validation_data
+    fresh = evaluate_pass(network, images[new], labels[new], batch_size, normalisation)
+    seen = evaluate_pass(network, images[~new], labels[~new], batch_size, normalisation)
+    weight = max(share, float(new.float().mean()))
+    return PassResult(
+        loss=weight * fresh.loss + (1 - weight) * seen.loss,
+        accuracy=weight * fresh.accuracy + (1 - weight) * seen.accuracy,
+        images=fresh.images + seen.images,
+        seconds=fresh.seconds + seen.seconds,
     )
 
 
@@ -148,10 +220,12 @@ class Trainer:
     generator: torch.Generator
 
     @classmethod
-    def create(cls, network: nn.Module, model_config: dict[str, Any], hyperparameters: Hyperparameters) -> Trainer:
-        optimizer = torch.optim.AdamW(
-            network.parameters(), lr=hyperparameters.learning_rate, weight_decay=hyperparameters.weight_decay
-        )
+    def create(cls, network: nn.Module, model_config: dict[str, Any], hyperparameters: Hyperparameters,
+               warm_start: bool = False) -> Trainer:
+        """The optimiser starts at ``learning-rate``, or at ``warm-start-learning-rate`` (when set) for a training
+        that starts from the serving model's weights."""
+        optimizer = torch.optim.AdamW(network.parameters(), lr=hyperparameters.starting_learning_rate(warm_start),
+                                      weight_decay=hyperparameters.weight_decay)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=LR_REDUCTION_FACTOR, patience=LR_REDUCTION_PATIENCE
         )
@@ -187,16 +261,19 @@ def prepare_trainer(
     train_images: torch.Tensor,
     checkpoint_dir: Path | None,
     environ: Mapping[str, str],
+    warm_start: WarmStart | None = None,
 ) -> tuple[Trainer, Progress]:
     """A fresh trainer, or one restored from a checkpoint written with the same hyperparameters."""
     checkpoint = load_checkpoint(checkpoint_dir)
-    if checkpoint is not None and checkpoint.get("signature") != resume_signature(hyperparameters):
-        print(f"checkpoint in {checkpoint_dir} was written with other hyperparameters; starting from scratch")
+    if checkpoint is not None and checkpoint.get("signature") != resume_signature(hyperparameters, warm_start):
+        print(f"checkpoint in {checkpoint_dir} was written with other hyperparameters or starting weights; "
+              "starting afresh")
         checkpoint = None
     if checkpoint is None:
-        network, model_config = initial_network(hyperparameters, train_images, environ)
-        return Trainer.create(network, model_config, hyperparameters), Progress()
-    trainer = Trainer.create(build_network(checkpoint["model_config"]), checkpoint["model_config"], hyperparameters)
+        network, model_config = initial_network(hyperparameters, train_images, environ, warm_start)
+        return Trainer.create(network, model_config, hyperparameters, warm_start is not None), Progress()
+    trainer = Trainer.create(build_network(checkpoint["model_config"]), checkpoint["model_config"], hyperparameters,
+                             warm_start is not None)
     progress = trainer.restore(checkpoint)
     print(f"resuming from checkpoint in {checkpoint_dir} after epoch {progress.completed_epochs}", flush=True)
     return trainer, progress
@@ -208,39 +285,46 @@ def run_training(
     validation_data: tuple[torch.Tensor, torch.Tensor],
     checkpoint_dir: Path | None,
     environ: Mapping[str, str],
+    retraining: Retraining | None = None,
 ) -> TrainingOutcome:
     """Train with early stopping on validation accuracy; resume from a compatible checkpoint if present."""
-    seed_everything(hyperparameters.seed)
-    trainer, progress = prepare_trainer(hyperparameters, train_data[0], checkpoint_dir, environ)
+    make_reproducible(hyperparameters.seed)
+    warm_start = retraining.warm_start if retraining is not None else None
+    trainer, progress = prepare_trainer(hyperparameters, train_data[0], checkpoint_dir, environ, warm_start)
     resumed_after_epoch = progress.completed_epochs
     normalisation = trainer.model_config["normalisation"]
+    draw_weights = retraining.draw_weights(hyperparameters.new_data_share) if retraining is not None else None
+    patience = hyperparameters.stopping_patience(retraining is not None)
     training_seconds, training_images = 0.0, 0
     for epoch in range(progress.completed_epochs + 1, hyperparameters.epochs + 1):
         if progress.stopped_early:
             break
         train = train_one_epoch(
             trainer.network, *train_data, trainer.optimizer, trainer.generator,
-            hyperparameters.batch_size, hyperparameters.augment, normalisation,
+            hyperparameters.batch_size, hyperparameters.augment, normalisation, draw_weights,
+            hyperparameters.low_light,
         )  # fmt: skip
-        validation = evaluate_pass(
-            trainer.network, *validation_data, max(256, hyperparameters.batch_size), normalisation
-        )
+        batch = max(256, hyperparameters.batch_size)
+        validation = evaluate_pass(trainer.network, *validation_data, batch, normalisation)
+        selection = selection_pass(trainer.network, validation_data, retraining, hyperparameters.new_data_share,
+                                   batch, normalisation)
         learning_rate = trainer.optimizer.param_groups[0]["lr"]
-        print(metrics_line(epoch, hyperparameters.epochs, train, validation, learning_rate), flush=True)
-        trainer.scheduler.step(validation.accuracy)
+        print(metrics_line(epoch, hyperparameters.epochs, train, validation, learning_rate, selection), flush=True)
+        chosen_by = selection or validation
+        trainer.scheduler.step(chosen_by.accuracy)
         training_seconds += train.seconds
         training_images += train.images
-        progress.history.append(history_row(epoch, train, validation, learning_rate))
-        progress.record(epoch, validation, trainer.network)
-        if 0 < hyperparameters.patience <= progress.epochs_since_improvement:
+        progress.history.append(history_row(epoch, train, validation, learning_rate, selection))
+        progress.record(epoch, chosen_by, trainer.network)
+        if 0 < patience <= progress.epochs_since_improvement:
             progress.stopped_early = True
             print(
                 f"early stopping after epoch {epoch}: validation accuracy has not improved for "
-                f"{hyperparameters.patience} epochs (best epoch {progress.best['epoch']})",
+                f"{patience} epochs (best epoch {progress.best['epoch']})",
                 flush=True,
             )
         if checkpoint_dir is not None:
-            save_checkpoint(checkpoint_dir, trainer.checkpoint(resume_signature(hyperparameters), progress))
+            save_checkpoint(checkpoint_dir, trainer.checkpoint(resume_signature(hyperparameters, warm_start), progress))
 
     if progress.best["state_dict"] is not None:
         trainer.network.load_state_dict(progress.best["state_dict"])
@@ -256,9 +340,10 @@ def run_training(
     )
 
 
-def history_row(epoch: int, train: PassResult, validation: PassResult, learning_rate: float) -> dict[str, float]:
+def history_row(epoch: int, train: PassResult, validation: PassResult, learning_rate: float,
+                selection: PassResult | None = None) -> dict[str, float]:
     """One epoch's entry in training_summary.json's history."""
-    return {
+    row = {
         "epoch": epoch,
         "train_loss": train.loss,
         "train_accuracy": train.accuracy,
@@ -267,3 +352,6 @@ def history_row(epoch: int, train: PassResult, validation: PassResult, learning_
         "learning_rate": learning_rate,
         "seconds": train.seconds + validation.seconds,
     }
+    if selection is not None:
+        row.update(selection_accuracy=selection.accuracy, selection_loss=selection.loss)
+    return row

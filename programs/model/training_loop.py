@@ -39,17 +39,23 @@ def train_one_epoch(
     batch_size: int,
     augment: bool,
     normalisation: dict[str, list[float]],
+    draw_weights: torch.Tensor | None = None,
+    low_light: float = 0.0,
 ) -> PassResult:
-    """Shuffle, optionally augment, and take one optimiser step per batch."""
+    """Shuffle (or, with ``draw_weights``, draw as many images in proportion to them), optionally augment (and
+    darken a ``low_light`` share of each batch), and take one optimiser step per batch."""
     started = time.perf_counter()
     network.train()
-    order = torch.randperm(len(labels), generator=generator)
+    if draw_weights is None:
+        order = torch.randperm(len(labels), generator=generator)
+    else:
+        order = torch.multinomial(draw_weights, len(labels), replacement=True, generator=generator)
     total_loss, correct, seen = 0.0, 0, 0
     for start in batch_starts(len(order), batch_size):
         index = order[start : start + batch_size]
         batch_images, batch_labels = images[index], labels[index]
         if augment:
-            batch_images = augment_batch(batch_images, generator)
+            batch_images = augment_batch(batch_images, generator, low_light)
         logits = network(normalise(batch_images, normalisation["mean"], normalisation["std"]))
         loss = functional.cross_entropy(logits, batch_labels)
         optimizer.zero_grad(set_to_none=True)

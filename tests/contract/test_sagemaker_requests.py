@@ -39,9 +39,12 @@ def test_model_package_request_is_valid_with_image_content_types(settings):
         model_data_url="s3://scones-mlops/models/k/model.tar.gz",
         evaluation_uri="s3://scones-mlops/models/k/evaluation/evaluation.json",
         metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, trained_from=TRAINED_FROM,
-        hyperparameters={"epochs": 3, "learning-rate": 0.002}, training_job_name="scones-train-k")
+        hyperparameters={"epochs": 3, "learning-rate": 0.002, "seed": 42}, training_job_name="scones-train-k",
+        weights_sha256="c" * 64)
     assert_valid_request("sagemaker", "CreateModelPackage", request)
     assert "text/csv" not in request["InferenceSpecification"]["SupportedContentTypes"]
+    assert request["CustomerMetadataProperties"]["scones:seed"] == "42"
+    assert request["CustomerMetadataProperties"]["scones:weights-sha256"] == "c" * 64
 
 
 def test_evaluation_and_baseline_requests_are_valid(settings):

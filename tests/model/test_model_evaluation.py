@@ -45,6 +45,14 @@ def test_champion_is_scored_on_the_same_test_split(evaluation_run: Path) -> None
     assert report["champion"] == report["metrics"]
 
 
+def test_the_report_names_the_weights_it_scored_by_the_digest_training_reported(
+    evaluation_run: Path, trained_job: TrainingRun
+) -> None:
+    report = json.loads((evaluation_run / "evaluation" / "evaluation.json").read_text())
+    summary = json.loads((trained_job.output_data_dir / "training_summary.json").read_text())
+    assert report["model"]["weights_sha256"] == summary["weights_sha256"]
+
+
 def test_model_quality_statistics_are_written(evaluation_run: Path) -> None:
     statistics = json.loads((evaluation_run / "evaluation" / "model_quality.json").read_text())
     assert statistics["dataset"]["item_count"] == 24

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 import train
-from model_artifacts import SERVING_MODULES
-from model_test_support import MODEL_SOURCE, TrainingRun, run_program, training_environment
+from model_artifacts import SERVING_MODULES, load_model, weights_sha256
+from model_test_support import MODEL_SOURCE, TOOLKIT_ARGUMENTS, TrainingRun, run_program, training_environment
 
 
 def metric_definitions() -> list[dict[str, str]]:
@@ -62,6 +62,19 @@ def test_summary_reports_best_epoch_history_and_throughput(trained_job: Training
     assert summary["hyperparameters"]["batch-size"] == 16
     assert summary["training_images_per_second"] > 0
     assert summary["peak_rss_megabytes"] > 0
+
+
+def test_the_same_job_run_twice_gives_the_same_weights_digest(trained_job: TrainingRun, tmp_path: Path) -> None:
+    """Same data, code, hyperparameters, seed and thread count: the same weights, and the summary says which."""
+    again = run_program("train.py", TOOLKIT_ARGUMENTS, training_environment(trained_job.partition, tmp_path))
+    assert again.returncode == 0, again.stderr
+    first = json.loads((trained_job.output_data_dir / "training_summary.json").read_text())
+    second = json.loads((tmp_path / "output" / "data" / "training_summary.json").read_text())
+    assert second["weights_sha256"] == first["weights_sha256"]
+    assert second["history"][-1]["validation_loss"] == first["history"][-1]["validation_loss"]
+    network, _ = load_model(tmp_path / "model")
+    assert weights_sha256(network.state_dict()) == first["weights_sha256"]
+    assert first["seed"] == second["seed"] == 42
 
 
 def test_missing_channel_fails_the_job_with_a_named_error(tiny_partition: Path, tmp_path: Path) -> None:

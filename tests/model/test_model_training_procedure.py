@@ -1,4 +1,4 @@
-"""The training procedure: early stopping, best weights, seeding, checkpoint resume, backbones."""
+"""The training procedure: early stopping, best weights, reproducibility, checkpoint resume, backbones, augmentation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from augmentation import augment_batch, random_low_light
 from hyperparameters import Hyperparameters
+from model_artifacts import weights_sha256
 from resnet18 import ResNet18
 from training_job import initial_network, run_training
 
@@ -41,6 +43,36 @@ def test_same_seed_gives_the_same_metrics() -> None:
     first = run_training(SMALL, random_data(24, 0), random_data(16, 1), None, {})
     second = run_training(SMALL, random_data(24, 0), random_data(16, 1), None, {})
     assert metric_history(first.history) == metric_history(second.history)
+
+
+def test_same_data_hyperparameters_and_seed_give_the_same_weights() -> None:
+    first = run_training(SMALL, random_data(24, 0), random_data(16, 1), None, {})
+    second = run_training(SMALL, random_data(24, 0), random_data(16, 1), None, {})
+    assert weights_sha256(first.network.state_dict()) == weights_sha256(second.network.state_dict())
+    assert torch.are_deterministic_algorithms_enabled()
+
+
+def test_another_seed_gives_other_weights() -> None:
+    first = run_training(SMALL, random_data(24, 0), random_data(16, 1), None, {})
+    other = run_training(replace(SMALL, seed=4), random_data(24, 0), random_data(16, 1), None, {})
+    assert weights_sha256(first.network.state_dict()) != weights_sha256(other.network.state_dict())
+
+
+def test_low_light_darkens_the_chosen_share_of_a_batch_and_leaves_the_rest() -> None:
+    images = torch.full((200, 3, 8, 8), 200.0)
+    darkened = random_low_light(images, torch.Generator().manual_seed(0), probability=0.5)
+    changed = (darkened != images).flatten(1).any(dim=1)
+    assert 70 < int(changed.sum()) < 130
+    assert float(darkened[changed].mean()) < 160 and torch.equal(darkened[~changed], images[~changed])
+
+
+def test_low_light_is_off_by_default_and_seeded() -> None:
+    images = random_data(8, 0)[0]
+    plain = augment_batch(images, torch.Generator().manual_seed(1))
+    assert torch.equal(plain, augment_batch(images, torch.Generator().manual_seed(1), low_light=0.0))
+    assert torch.equal(augment_batch(images, torch.Generator().manual_seed(1), low_light=1.0),
+                       augment_batch(images, torch.Generator().manual_seed(1), low_light=1.0))
+    assert not torch.equal(plain, augment_batch(images, torch.Generator().manual_seed(1), low_light=1.0))
 
 
 def test_resumed_run_continues_exactly_where_the_checkpoint_left_off(tmp_path: Path) -> None:

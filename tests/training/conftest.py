@@ -54,13 +54,13 @@ def put_partition(store: LocalObjectStore, partition_uri: str = PARTITION_URI, p
 
 def build_request(settings: Settings, store: LocalObjectStore, *, job_name: str = "scones-training-test",
                   source_uri: str | None = None, hyperparameters: dict | None = None,
-                  partition_uri: str = PARTITION_URI) -> dict:
+                  partition_uri: str = PARTITION_URI, warm_start_model_url: str | None = None) -> dict:
     """A training request built by the product's builder, on the tiny partition."""
     return training_job_request(
         settings, run_key=RUN_KEY, job_name=job_name, partition_uri=partition_uri,
         source_uri=source_uri or upload_training_source(settings, store),
         hyperparameters={**settings.training.hyperparameters(), **TINY_HYPERPARAMETERS, **(hyperparameters or {})},
-        output_uri=OUTPUT_URI,
+        output_uri=OUTPUT_URI, warm_start_model_url=warm_start_model_url,
     )
 
 

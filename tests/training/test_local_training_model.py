@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import tarfile
 
 import pytest
@@ -12,7 +13,7 @@ from include.runtime.local.job_records import LocalJobRegistry
 from include.runtime.local.store import LocalObjectStore
 from include.runtime.local.training import TrainingJobError, run_training_job
 from include.settings import load_settings
-from tests.training.conftest import OUTPUT_URI, build_request, put_partition
+from tests.training.conftest import OUTPUT_URI, PARTITION_URI, build_request, put_partition, vehicle_png
 
 
 def _archive(data: bytes) -> dict[str, bytes]:
@@ -64,6 +65,31 @@ def test_spot_checkpoint_is_synced_to_the_checkpoint_uri(trained):
     request, _, store, _ = trained
     synced = [o.uri for o in store.list(request["CheckpointConfig"]["S3Uri"])]
     assert synced == [request["CheckpointConfig"]["S3Uri"] + "checkpoint.pt"]
+
+
+def _summary(store, description: dict) -> dict:
+    output_uri = description["ModelArtifacts"]["S3ModelArtifacts"].replace("model.tar.gz", "output.tar.gz")
+    return json.loads(_archive(store.get_bytes(output_uri))["training_summary.json"])
+
+
+def test_a_retraining_starts_from_the_serving_models_archive_and_knows_what_is_new(trained):
+    _, description, store, _ = trained
+    first = _summary(store, description)
+    settings = load_settings(environ={"SCONES_DATA_ROOT": str(store.root)})
+    labelled_since = f"{PARTITION_URI}train/bicycle/labelled-since.png"
+    store.put_bytes(labelled_since, vehicle_png("bicycle", random.Random(7)))
+    retraining = build_request(settings, store, job_name="scones-training-retrain",
+                               warm_start_model_url=description["ModelArtifacts"]["S3ModelArtifacts"])
+    lines: list[str] = []
+    try:
+        retrained = run_training_job(retraining, store=store, log=lines.append, num_cpus=1,
+                                     registry=LocalJobRegistry(store.root.parent / "work", "training"))
+    finally:
+        store.delete(labelled_since)
+    summary = _summary(store, retrained)
+    assert summary["warm_start"]["weights_sha256"] == first["weights_sha256"]
+    assert (summary["warm_start"]["new_train_images"], summary["warm_start"]["new_validation_images"]) == (1, 0)
+    assert any("channel warmstart: 1 file(s)" in line for line in lines)
 
 
 def test_corrupt_channel_image_fails_the_job_and_uploads_nothing(settings, store, work_root):

@@ -47,6 +47,26 @@ def test_channels_read_the_partition_splits_as_images(settings, store):
     assert {c["ContentType"] for c in channels.values()} == {"application/x-image"}
 
 
+def test_a_warm_started_request_reads_the_serving_model_as_its_warmstart_channel(settings, store):
+    model_url = "s3://scones-mlops/models/train-20260101T0000/training/scones-train-x/output/model.tar.gz"
+    request = build_request(settings, store, warm_start_model_url=model_url)
+    assert_valid_request("sagemaker", "CreateTrainingJob", request)
+    channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
+    assert set(channels) == {"train", "validation", "warmstart"}
+    assert channels["warmstart"]["DataSource"]["S3DataSource"]["S3Uri"] == model_url
+    assert channels["warmstart"]["InputMode"] == "File"
+
+
+def test_without_a_serving_model_the_request_has_only_the_data_channels(settings, store):
+    assert [c["ChannelName"] for c in build_request(settings, store)["InputDataConfig"]] == ["train", "validation"]
+
+
+def test_the_seed_and_thread_count_reach_the_training_program(settings, store):
+    hyperparameters = build_request(settings, store)["HyperParameters"]
+    assert json.loads(hyperparameters["seed"]) == settings.training.seed
+    assert json.loads(hyperparameters["threads"]) == settings.training.threads
+
+
 def test_metric_definitions_come_from_the_model_folder(settings, store):
     algorithm = build_request(settings, store)["AlgorithmSpecification"]
     assert algorithm["MetricDefinitions"] == json.loads(METRIC_DEFINITIONS_FILE.read_text())

@@ -2,7 +2,7 @@
 
 import pytest
 
-from include.builders.registry import RUN_KEY_PROPERTY, model_package_request
+from include.builders.registry import RUN_KEY_PROPERTY, SEED, WEIGHTS_DIGEST, model_package_request
 from include.registry import ModelVersionNotFoundError, model_data_url
 from include.runtime.local.registry import LocalModelRegistry
 from include.workflows.training import quality_gate
@@ -82,6 +82,16 @@ def test_registry_records_carry_the_lineage_fields(settings):
     assert record["ModelApprovalStatus"] == "Approved" and record["CreationTime"]
     assert record["InferenceSpecification"]["SupportedContentTypes"] == ["image/png", "image/jpeg",
                                                                          "application/x-image"]
+
+
+def test_a_version_records_the_seed_and_the_weights_digest_the_training_gave(settings):
+    request = model_package_request(
+        settings, run_key="run-a", model_data_url="s3://scones-mlops/models/run-a/model.tar.gz",
+        evaluation_uri="s3://scones-mlops/models/run-a/evaluation/evaluation.json",
+        metrics={"accuracy": 0.9, "ece": 0.05}, dataset_manifest_sha256="a" * 64, trained_from=TRAINED_FROM,
+        hyperparameters={"epochs": 3, "seed": 7}, training_job_name="scones-train-run-a", weights_sha256="d" * 64)
+    metadata = LocalModelRegistry(settings).register(request)["CustomerMetadataProperties"]
+    assert (metadata[SEED], metadata[WEIGHTS_DIGEST]) == ("7", "d" * 64)
 
 
 def test_unknown_version_is_a_named_error(settings):
