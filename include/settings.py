@@ -40,6 +40,7 @@ ENV_FILE_VARIABLE = "SCONES_ENV_FILE"
 NOT_SETTINGS: dict[str, str] = {
     ENV_FILE_VARIABLE: "the .env file the settings read (default: .env at the project root; empty: none)",
     "SCONES_AIRFLOW_IMAGE": "the Airflow image docker compose builds and runs",
+    "SCONES_LOCAL_HOME": "the local environment's marker: which Airflow home a process belongs to (devtools.processes)",
     "SCONES_MESSAGE_PATH": "where the analyzer and evaluation programs write their completion message",
     "SCONES_METRICS_DIR": "where the drift analyzer writes its CloudWatch metrics",
     "SCONES_PRETRAINED_WEIGHTS": "the training program's pretrained ResNet-18 weights file",

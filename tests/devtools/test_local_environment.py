@@ -76,3 +76,12 @@ def test_env_exports_what_points_the_airflow_cli_at_the_local_instance_but_not_t
     assert exports["AIRFLOW_HOME"] == str(tmp_path / "home")
     assert exports["AIRFLOW__CORE__DAGS_FOLDER"].endswith("/dags")
     assert MARKER not in exports
+
+
+def test_the_process_marker_is_not_taken_for_a_setting(tmp_path):
+    from include.settings import load_settings
+
+    environment = airflow_environment(tmp_path, 8080)
+    settings = load_settings(environ={name: value for name, value in environment.items()
+                                      if name.startswith("SCONES_")})
+    assert settings.runtime == "local"
