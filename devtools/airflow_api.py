@@ -86,6 +86,23 @@ class AirflowRestClient:
                 f"{task_id}/xcomEntries/{key}?deserialize=true")
         return self.get(path)["value"]
 
+    def create_backfill(self, body: dict, timeout: float = 180) -> tuple[dict, int]:
+        """POST a backfill; returns it and how often Airflow refused first.
+
+        On SQLite, Airflow answers 503 "Database is locked" while another writer (a running task, the
+        scheduler) holds the lock: that refusal is transient, so it is asked again until ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        refusals = 0
+        while True:
+            try:
+                return self.request("POST", "/api/v2/backfills", body), refusals
+            except AirflowApiError as refused:
+                if " -> 503:" not in str(refused) or time.monotonic() > deadline:
+                    raise
+                refusals += 1
+                time.sleep(2)
+
     def wait_for_backfill(self, backfill_id: int, timeout: float = 120) -> None:
         """The scheduler marks a backfill complete shortly after its last run ends; wait for that."""
         deadline = time.monotonic() + timeout
