@@ -98,10 +98,21 @@ class AirflowRestClient:
             try:
                 return self.request("POST", "/api/v2/backfills", body), refusals
             except AirflowApiError as refused:
+                if refusals and " -> 409:" in str(refused):
+                    # The refused request had created it after all: the lock hit after the commit.
+                    return self.running_backfill(body["dag_id"]), refusals
                 if " -> 503:" not in str(refused) or time.monotonic() > deadline:
                     raise
                 refusals += 1
                 time.sleep(2)
+
+    def running_backfill(self, dag_id: str) -> dict:
+        """The DAG's backfill that has not completed (Airflow runs at most one per DAG)."""
+        backfills = self.get(f"/api/v2/backfills?dag_id={dag_id}&limit=100")["backfills"]
+        running = [backfill for backfill in backfills if not backfill.get("completed_at")]
+        if not running:
+            raise AirflowApiError(f"no running backfill of {dag_id}, though Airflow said there is one")
+        return running[-1]
 
     def wait_for_backfill(self, backfill_id: int, timeout: float = 120) -> None:
         """The scheduler marks a backfill complete shortly after its last run ends; wait for that."""

@@ -36,6 +36,13 @@ def test_a_locked_database_is_asked_again_until_the_backfill_is_created():
     assert client.create_backfill({"dag_id": "scones_monitor"}) == ({"id": 7}, 2)
 
 
+def test_a_refusal_that_had_created_the_backfill_after_all_finds_it():
+    already = AirflowApiError("POST /api/v2/backfills -> 409: There is already a running backfill for dag d")
+    listed = {"backfills": [{"id": 3, "completed_at": "2026-03-01T00:00:00Z"}, {"id": 4, "completed_at": None}]}
+    client = Answers(AirflowApiError(LOCKED), already, listed)
+    assert client.create_backfill({"dag_id": "d"}) == ({"id": 4, "completed_at": None}, 1)
+
+
 def test_any_other_refusal_is_raised_at_once():
     client = Answers(AirflowApiError("POST /api/v2/backfills -> 409: already running"), {"id": 7})
     with pytest.raises(AirflowApiError, match="409"):
