@@ -160,6 +160,14 @@ def test_an_incident_alerts_once_however_many_hours_it_lasts(settings):
     assert len(read_alerts(settings)) == 1
 
 
+def test_a_rerun_of_an_announced_interval_does_not_alert_again(settings):
+    store = LocalObjectStore(settings.data_root)
+    drift = policy.decide(result(violation("width")), width_alerts(settings), interval_end=END).as_dict()
+    for _ in range(3):  # the scheduled run, then the same hour cleared and backfilled
+        _announce_hour(settings, store, drift, 8)
+    assert len(read_alerts(settings)) == 1
+
+
 def test_a_changed_violation_set_or_a_quiet_hour_between_starts_a_new_incident(settings):
     store = LocalObjectStore(settings.data_root)
     alerting = with_monitor(width_alerts(settings), actions={**width_alerts(settings).monitor.actions,
