@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from include.review import RECORD_SUFFIX
 from include.settings import Settings
 from include.storage import ObjectNotFoundError, ObjectStore, relative_key
 from include.workflows.inference.results import PhotoAttempt
@@ -104,14 +105,18 @@ def review_prefix(settings: Settings, run_key: str) -> str:
 
 def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]]) -> int:
     """Copy each photo routed to human review into the review queue with a JSON note saying why; take out the
-    photos a re-run has since classified. Returns how many photos are queued."""
+    photos a re-run has since classified. A reviewer's decision (``<photo>.label.json``) stays, and its photo is
+    not queued again by a re-run. Returns how many photos are routed to review."""
     for_review = [row for row in rows if row["assignment"] == "human_review"]
     wanted = {settings.s3_uri(review_key(settings, run_key, row["courier_photo"])) for row in for_review}
-    stale = [info.uri for info in store.list(review_prefix(settings, run_key))
-             if info.uri.removesuffix(".json") not in wanted]
+    listed = [info.uri for info in store.list(review_prefix(settings, run_key))]
+    decided = {uri.removesuffix(RECORD_SUFFIX) for uri in listed if uri.endswith(RECORD_SUFFIX)}
+    stale = [uri for uri in listed if not uri.endswith(RECORD_SUFFIX) and uri.removesuffix(".json") not in wanted]
 
     def queue(row: Mapping[str, Any]) -> None:
         target = settings.s3_uri(review_key(settings, run_key, row["courier_photo"]))
+        if target in decided:
+            return  # labelled already: the photo is filed under its label, the decision next to its queue place
         try:
             store.put_bytes(target, store.get_bytes(row["courier_photo"]))
         except ObjectNotFoundError:
