@@ -92,6 +92,18 @@ def training_runs(client: AirflowRestClient, store: ObjectStore) -> list[dict]:
     return sorted(trained, key=lambda t: t["run_id"])
 
 
+def drift_alerts_per_interval(settings: Settings) -> Counter:
+    """Monitor run key -> how many drift alerts named it (``scones_monitor <run key>: ...``)."""
+    from include.runtime.local.alerts import read_alerts
+
+    counts: Counter = Counter()
+    for alert in read_alerts(settings):
+        first_line = alert.get("message", "").split("\n", 1)[0]
+        if alert.get("subject", "").startswith("Scones drift") and first_line.startswith("scones_monitor "):
+            counts[first_line.removeprefix("scones_monitor ").split(":", 1)[0]] += 1
+    return counts
+
+
 def active_runs(client: AirflowRestClient) -> list[dict]:
     """DAG runs still queued or running, over every DAG."""
     found = []
@@ -146,6 +158,8 @@ def check(settings: Settings, store: ObjectStore, client: AirflowRestClient, led
         if record is None or record["label"] != label or not store.exists(record["labelled_uri"]):
             lost_labels.append(review_uri)
     failed = failed_runs(client)
+    alerts = drift_alerts_per_interval(settings)
+    realerted = sorted(key for key, count in alerts.items() if count > 1)
 
     invariants = [
         Invariant("photos arrived", len(arrived), "-", True),
@@ -168,6 +182,8 @@ def check(settings: Settings, store: ObjectStore, client: AirflowRestClient, led
         Invariant("registry versions", len(versions), f"= gates passed ({len(passed)})", len(versions) == len(passed),
                   f"gates passed by {', '.join(r['run_id'] for r in passed)}"),
         Invariant("duplicate registry versions", duplicates, 0, duplicates == 0),
+        Invariant("drift alerts sent", sum(alerts.values()), "-", True),
+        Invariant("intervals alerted more than once", len(realerted), 0, not realerted, ", ".join(realerted[:3])),
         Invariant("labels lost", len(lost_labels), 0, not lost_labels, ", ".join(lost_labels[:3])),
         Invariant("DAG runs failed", len(failed), 0, not failed,
                   ", ".join(f"{r['dag_id']} {r['dag_run_id']}" for r in failed[:3])),

@@ -62,3 +62,17 @@ def test_the_table_marks_a_failing_invariant_and_failures_name_it():
 def test_intervals_are_named_by_day_and_hours():
     assert [i.name for i in SoakPlan(interval_hours=12).intervals(0)] == ["day 1 00:00-12:00", "day 1 12:00-00:00"]
     assert [i.name for i in SoakPlan(interval_hours=24).intervals(1)] == ["day 2"]
+
+
+def test_drift_alerts_are_counted_per_monitor_interval(tmp_path):
+    from devtools.soak.invariants import drift_alerts_per_interval
+    from include.runtime.local.alerts import FileAlerts
+    from include.settings import load_settings
+
+    settings = load_settings(environ={"SCONES_DATA_ROOT": str(tmp_path)})
+    alerts = FileAlerts(settings)
+    alerts.publish("Scones drift: retrain", "scones_monitor 20260302T0000: DRIFT: retraining triggered\n- why")
+    alerts.publish("Scones drift: alert", "scones_monitor 20260302T0000: DRIFT ALERT\n- why")
+    alerts.publish("Scones drift: alert", "scones_monitor 20260303T0000: DRIFT ALERT\n- why")
+    alerts.publish("Task failed: scones_train", "scones_monitor 20260303T0000: not a drift alert")
+    assert drift_alerts_per_interval(settings) == {"20260302T0000": 2, "20260303T0000": 1}

@@ -168,6 +168,17 @@ def test_a_rerun_of_an_announced_interval_does_not_alert_again(settings):
     assert len(read_alerts(settings)) == 1
 
 
+def test_a_backfilled_rerun_of_a_retrained_interval_does_not_alert_again(settings):
+    store = LocalObjectStore(settings.data_root)
+    retraining = with_monitor(width_alerts(settings), actions={**width_alerts(settings).monitor.actions,
+                                                               "baseline_drift_check:width": "retrain"})
+    retrain = policy.decide(result(violation("width")), retraining, interval_end=END).as_dict()
+    alert = {**retrain, "action": "alert"}  # the backfill's decision: drift, no retrain on a backfill
+    _announce_hour(settings, store, retrain, 8)
+    _announce_hour(settings, store, alert, 8)
+    assert [a["subject"] for a in read_alerts(settings)] == ["Scones drift: retrain"]
+
+
 def test_a_changed_violation_set_or_a_quiet_hour_between_starts_a_new_incident(settings):
     store = LocalObjectStore(settings.data_root)
     alerting = with_monitor(width_alerts(settings), actions={**width_alerts(settings).monitor.actions,

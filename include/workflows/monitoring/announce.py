@@ -82,12 +82,14 @@ def continues_incident(settings: Settings, store: ObjectStore, decision: Mapping
 
 def announced_already(settings: Settings, store: ObjectStore, decision: Mapping[str, Any], *,
                       start: datetime) -> bool:
-    """Whether an earlier run of this same interval recorded the same action and violation set."""
+    """Whether an earlier run of this same interval announced the same violation set, with the same action or a
+    retrain (a backfilled re-run of a retrained interval decides ``alert``: the retrain said it already)."""
     try:
         record = json.loads(store.get_bytes(incident_uri(settings, _interval_key(start))))
     except ObjectNotFoundError:
         return False
-    return record.get("action") == decision["action"] and record.get("violations") == violation_set(decision)
+    return (record.get("violations") == violation_set(decision)
+            and record.get("action") in (decision["action"], "retrain"))
 
 
 def record_interval(settings: Settings, store: ObjectStore, decision: Mapping[str, Any], *, start: datetime,
@@ -103,5 +105,6 @@ def announce_interval(settings: Settings, store: ObjectStore, alerts: Alerts, de
     ongoing = continues_incident(settings, store, decision, start=start, end=end)
     repeated = announced_already(settings, store, decision, start=start)
     message = announce(alerts, decision, run_key=run_key, report_uri=report_uri, ongoing=ongoing, repeated=repeated)
-    record_interval(settings, store, decision, start=start, run_key=run_key)
+    if not repeated:  # keep what was announced (a retrain stays a retrain)
+        record_interval(settings, store, decision, start=start, run_key=run_key)
     return message
