@@ -8,7 +8,9 @@ FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),)
 export PYTHONPATH := $(CURDIR)
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install demo test test-fast lint airflow stop benchmarks lock mwaa-bundle mwaa-deploy infra-check clean \
+DAYS ?= 3
+
+.PHONY: soak install demo test test-fast lint airflow stop benchmarks lock mwaa-bundle mwaa-deploy infra-check clean \
 	stack-parameters analyzer-image-tag aws-preflight
 
 ## Create .venv (with $(PYTHON); e.g. `make PYTHON=/usr/bin/python3.11 install`) and install the lock, quietly.
@@ -40,6 +42,10 @@ test: $(VENV)/.installed
 ## The quick loop: everything but the end-to-end runs.
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not e2e"
+
+## A month of operation, compressed: DAYS simulated days through a real Airflow, with faults; fails on a broken invariant.
+soak: $(VENV)/.installed
+	nice -n 10 $(BIN)/python -m devtools.soak --days $(DAYS) $(SOAK_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 TERMINAL_RUN_STATES = {"success", "failed"}
-SQLITE_LOCKED_ATTEMPTS = 5
 
 
 class AirflowApiError(RuntimeError):
@@ -28,23 +27,15 @@ class AirflowRestClient:
     url: str
 
     def request(self, method: str, path: str, body: dict | None = None) -> Any:
-        """One call; a 503 for a locked SQLite database (Airflow refuses a backfill then) is tried again, a few
-        times, since nothing was written."""
         data = None if body is None else json.dumps(body).encode()
-        for attempt in range(1, SQLITE_LOCKED_ATTEMPTS + 1):
-            req = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(req, timeout=60) as response:
-                    payload = response.read()
-            except urllib.error.HTTPError as exc:
-                detail = exc.read().decode(errors="replace")
-                if exc.code == 503 and "Database is locked" in detail and attempt < SQLITE_LOCKED_ATTEMPTS:
-                    time.sleep(attempt)
-                    continue
-                raise AirflowApiError(f"{method} {path} -> {exc.code}: {detail}") from exc
-            return json.loads(payload) if payload else None
-        raise AssertionError("unreachable")
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            raise AirflowApiError(f"{method} {path} -> {exc.code}: {exc.read().decode(errors='replace')}") from exc
+        return json.loads(payload) if payload else None
 
     def get(self, path: str) -> Any:
         return self.request("GET", path)
@@ -94,6 +85,34 @@ class AirflowRestClient:
         path = (f"/api/v2/dags/{dag_id}/dagRuns/{urllib.request.quote(run_id)}/taskInstances/"
                 f"{task_id}/xcomEntries/{key}?deserialize=true")
         return self.get(path)["value"]
+
+    def create_backfill(self, body: dict, timeout: float = 180) -> tuple[dict, int]:
+        """POST a backfill; returns it and how often Airflow refused first.
+
+        On SQLite, Airflow answers 503 "Database is locked" while another writer (a running task, the
+        scheduler) holds the lock: that refusal is transient, so it is asked again until ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        refusals = 0
+        while True:
+            try:
+                return self.request("POST", "/api/v2/backfills", body), refusals
+            except AirflowApiError as refused:
+                if refusals and " -> 409:" in str(refused):
+                    # The refused request had created it after all: the lock hit after the commit.
+                    return self.running_backfill(body["dag_id"]), refusals
+                if " -> 503:" not in str(refused) or time.monotonic() > deadline:
+                    raise
+                refusals += 1
+                time.sleep(2)
+
+    def running_backfill(self, dag_id: str) -> dict:
+        """The DAG's backfill that has not completed (Airflow runs at most one per DAG)."""
+        backfills = self.get(f"/api/v2/backfills?dag_id={dag_id}&limit=100")["backfills"]
+        running = [backfill for backfill in backfills if not backfill.get("completed_at")]
+        if not running:
+            raise AirflowApiError(f"no running backfill of {dag_id}, though Airflow said there is one")
+        return running[-1]
 
     def wait_for_backfill(self, backfill_id: int, timeout: float = 120) -> None:
         """The scheduler marks a backfill complete shortly after its last run ends; wait for that."""

@@ -145,7 +145,7 @@ class Lifecycle:
         self.airflow.wait_for_dag(dag_id)
         self.airflow.unpause(dag_id)
         known = {r["dag_run_id"] for r in self.airflow.runs(dag_id)}
-        backfill = self.airflow.request("POST", "/api/v2/backfills", {
+        backfill, _ = self.airflow.create_backfill({
             "dag_id": dag_id, "from_date": hour.isoformat(), "to_date": hour.isoformat(),
             "max_active_runs": 1, "reprocess_behavior": "completed",
         })

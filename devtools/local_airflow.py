@@ -170,6 +170,8 @@ class LocalAirflow(AirflowRestClient):
         self.home = Path(self.home).resolve()
         self._lock = HomeLock(self.home)
         self._process_group: int | None = None
+        self._env: dict[str, str] = {}
+        self._commands: dict[str, list[str]] = {}
 
     @property
     def url(self) -> str:  # type: ignore[override]
@@ -196,7 +198,9 @@ class LocalAirflow(AirflowRestClient):
             env = airflow_environment(self.home, self.port, self.extra_env, bind_host=self.bind_host,
                                       log_server_port=log_server_port, sizing=self.sizing)
             self._migrate_database(env, timeout)
-            for name, argv in component_commands(self.bind_host, self.port, log_server_port, self.sizing).items():
+            self._env = env
+            self._commands = component_commands(self.bind_host, self.port, log_server_port, self.sizing)
+            for name, argv in self._commands.items():
                 self._spawn(name, argv, env)
             self.wait_healthy(timeout)
         except BaseException:
@@ -234,6 +238,20 @@ class LocalAirflow(AirflowRestClient):
                                        process_group=self._process_group or 0)
         self._process_group = self._process_group or process.pid
         self.processes[name] = process
+
+    def kill_component(self, name: str) -> int:
+        """SIGKILL one component (``scheduler``, ``triggerer`` ...), as a crash would; returns its PID."""
+        process = self.processes[name]
+        process.kill()
+        process.wait(30)
+        return process.pid
+
+    def restart_component(self, name: str, timeout: float = 240) -> None:
+        """Start a killed component again with its first command and environment, and wait until healthy."""
+        if self.processes[name].poll() is None:
+            raise AirflowStartError(f"Airflow's {name} still runs (pid {self.processes[name].pid}): kill it first")
+        self._spawn(name, self._commands[name], self._env)
+        self.wait_healthy(timeout)
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -42,7 +42,7 @@ NOT_SETTINGS: dict[str, str] = {
     "SCONES_AIRFLOW_IMAGE": "the Airflow image docker compose builds and runs",
     "SCONES_ANALYZER_SHARD_BYTES": "the drift analyzer's shard size",
     "SCONES_ANALYZER_WORKERS": "the drift analyzer's worker processes",
-    "SCONES_LOCAL_HOME": "marks each process of the local Airflow with its home, so `stop` finds them all",
+    "SCONES_LOCAL_HOME": "the local environment's marker: which Airflow home a process belongs to (devtools.processes)",
     "SCONES_MESSAGE_PATH": "where the analyzer and evaluation programs write their completion message",
     "SCONES_METRICS_DIR": "where the drift analyzer writes its CloudWatch metrics",
     "SCONES_PRETRAINED_WEIGHTS": "the training program's pretrained ResNet-18 weights file",

@@ -33,7 +33,7 @@ def _wait_for_backfill(airflow: LocalAirflow, dag_id: str, expected_runs: int, t
 def backfilled(airflow: LocalAirflow) -> list[dict]:
     airflow.wait_for_dag("scones_ingest")
     airflow.unpause("scones_ingest")
-    airflow.request("POST", "/api/v2/backfills", {
+    airflow.create_backfill({  # asks again while SQLite is locked by another writer
         "dag_id": "scones_ingest", "from_date": "2026-01-01T00:00:00Z", "to_date": "2026-01-03T00:00:00Z",
         "max_active_runs": 1, "reprocess_behavior": "none",
     })

@@ -160,6 +160,25 @@ def test_an_incident_alerts_once_however_many_hours_it_lasts(settings):
     assert len(read_alerts(settings)) == 1
 
 
+def test_a_rerun_of_an_announced_interval_does_not_alert_again(settings):
+    store = LocalObjectStore(settings.data_root)
+    drift = policy.decide(result(violation("width")), width_alerts(settings), interval_end=END).as_dict()
+    for _ in range(3):  # the scheduled run, then the same hour cleared and backfilled
+        _announce_hour(settings, store, drift, 8)
+    assert len(read_alerts(settings)) == 1
+
+
+def test_a_backfilled_rerun_of_a_retrained_interval_does_not_alert_again(settings):
+    store = LocalObjectStore(settings.data_root)
+    retraining = with_monitor(width_alerts(settings), actions={**width_alerts(settings).monitor.actions,
+                                                               "baseline_drift_check:width": "retrain"})
+    retrain = policy.decide(result(violation("width")), retraining, interval_end=END).as_dict()
+    alert = {**retrain, "action": "alert"}  # the backfill's decision: drift, no retrain on a backfill
+    _announce_hour(settings, store, retrain, 8)
+    _announce_hour(settings, store, alert, 8)
+    assert [a["subject"] for a in read_alerts(settings)] == ["Scones drift: retrain"]
+
+
 def test_a_changed_violation_set_or_a_quiet_hour_between_starts_a_new_incident(settings):
     store = LocalObjectStore(settings.data_root)
     alerting = with_monitor(width_alerts(settings), actions={**width_alerts(settings).monitor.actions,

@@ -266,6 +266,18 @@ def test_rerun_takes_a_now_classified_photo_out_of_the_review_queue(small_chunks
     assert again["queued"] == 0 and store.list(again["review_prefix"]) == []
 
 
+def test_rerun_keeps_a_reviewers_label_and_does_not_queue_its_photo_again(small_chunks, store):
+    from include.review import label_photo, label_record
+
+    put_photos(small_chunks, store, ["blurry-2.png"])
+    _, first = run_interval(small_chunks, store, StandInHandlers())
+    [queued] = [i.uri for i in store.list(first["review_prefix"]) if i.uri.endswith(".png")]
+    filed = label_photo(small_chunks, store, queued, "bicycle", reviewer="ana")
+    run_interval(small_chunks, store, StandInHandlers())  # cleared, or reprocessed by a backfill
+    assert label_record(store, queued)["label"] == "bicycle" and store.exists(filed)
+    assert not store.exists(queued), "a labelled photo is not back in the queue"
+
+
 def test_interval_run_key_is_the_interval_start_whatever_the_run():
     from include.intervals import interval_run_key
 

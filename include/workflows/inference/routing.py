@@ -111,8 +111,8 @@ def review_prefix(settings: Settings, run_key: str) -> str:
 def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows: Iterable[Mapping[str, Any]],
                      *, prune: bool = True) -> int:
     """Copy each photo routed to human review into the review queue with a JSON note saying why; with ``prune``,
-    take out the photos a re-run has since classified (a reviewer's ``<photo>.label.json`` record always stays).
-    Returns how many photos are queued.
+    take out the photos a re-run has since classified. A reviewer's decision (``<photo>.label.json``) always
+    stays, and its photo is not queued again by a re-run. Returns how many photos are routed to review.
 
     An interval with no photos left (a re-run after they expired) leaves its queue alone: those copies go by
     ``retention.review_days``, like the routing file it keeps (:mod:`include.workflows.routing_guard`)."""
@@ -121,11 +121,15 @@ def queue_for_review(settings: Settings, store: ObjectStore, run_key: str, rows:
         return 0
     for_review = [row for row in rows if row["assignment"] == "human_review"]
     wanted = {settings.s3_uri(review_key(settings, run_key, row["courier_photo"])) for row in for_review}
-    stale = [info.uri for info in store.list(review_prefix(settings, run_key))
-             if not info.uri.endswith(RECORD_SUFFIX) and info.uri.removesuffix(".json") not in wanted] if prune else []
+    listed = [info.uri for info in store.list(review_prefix(settings, run_key))]
+    decided = {uri.removesuffix(RECORD_SUFFIX) for uri in listed if uri.endswith(RECORD_SUFFIX)}
+    stale = [uri for uri in listed
+             if not uri.endswith(RECORD_SUFFIX) and uri.removesuffix(".json") not in wanted] if prune else []
 
     def queue(row: Mapping[str, Any]) -> None:
         target = settings.s3_uri(review_key(settings, run_key, row["courier_photo"]))
+        if target in decided:
+            return  # labelled already: the photo is filed under its label, the decision next to its queue place
         try:
             store.put_bytes(target, store.get_bytes(row["courier_photo"]))
         except ObjectNotFoundError:

@@ -2,7 +2,8 @@
 
 An incident is one violation set seen on consecutive intervals: the interval that first shows it alerts,
 the ones after it that show the same set only log (an hour of a cooldown no longer pages anyone again).
-A retrain decision is always sent. Each interval's violation set is kept under ``incidents/`` for the next.
+A retrain decision is always sent, once: a re-run of an interval (cleared, retried, backfilled) that decides
+what it decided before only logs. Each interval's violation set is kept under ``incidents/`` for the next.
 """
 
 from __future__ import annotations
@@ -36,15 +37,18 @@ def announcement(decision: Mapping[str, Any], *, run_key: str, report_uri: str) 
 
 
 def announce(alerts: Alerts, decision: Mapping[str, Any], *, run_key: str, report_uri: str,
-             ongoing: bool = False) -> str:
+             ongoing: bool = False, repeated: bool = False) -> str:
     """Log the decision (a WARNING for drift) and send drift to the runtime's alerts unless it continues an
-    incident already alerted (``ongoing``) without retraining; returns the message."""
+    incident already alerted (``ongoing``) without retraining, or repeats what this interval already
+    announced (``repeated``: a cleared, retried or backfilled run); returns the message."""
     message = announcement(decision, run_key=run_key, report_uri=report_uri)
     if decision["action"] not in DRIFT_ACTIONS:
         LOG.info(message)
         return message
     LOG.warning(message)
-    if ongoing and decision["action"] != "retrain":
+    if repeated:
+        LOG.info("this interval was announced already with the same decision (a re-run): not sent again")
+    elif ongoing and decision["action"] != "retrain":
         LOG.info("the same violations as the previous interval: one incident, alerted already; not sent again")
     else:
         alerts.publish(f"Scones drift: {decision['action']}", message)
@@ -76,6 +80,18 @@ def continues_incident(settings: Settings, store: ObjectStore, decision: Mapping
     return record.get("violations") == current
 
 
+def announced_already(settings: Settings, store: ObjectStore, decision: Mapping[str, Any], *,
+                      start: datetime) -> bool:
+    """Whether an earlier run of this same interval announced the same violation set, with the same action or a
+    retrain (a backfilled re-run of a retrained interval decides ``alert``: the retrain said it already)."""
+    try:
+        record = json.loads(store.get_bytes(incident_uri(settings, _interval_key(start))))
+    except ObjectNotFoundError:
+        return False
+    return (record.get("violations") == violation_set(decision)
+            and record.get("action") in (decision["action"], "retrain"))
+
+
 def record_interval(settings: Settings, store: ObjectStore, decision: Mapping[str, Any], *, start: datetime,
                     run_key: str) -> None:
     record = {"interval_start": as_utc(start).isoformat(), "run_key": run_key, "action": decision["action"],
@@ -87,6 +103,8 @@ def announce_interval(settings: Settings, store: ObjectStore, alerts: Alerts, de
                       run_key: str, report_uri: str, start: datetime, end: datetime) -> str:
     """Announce the interval's decision once per incident and remember its violation set for the next interval."""
     ongoing = continues_incident(settings, store, decision, start=start, end=end)
-    message = announce(alerts, decision, run_key=run_key, report_uri=report_uri, ongoing=ongoing)
-    record_interval(settings, store, decision, start=start, run_key=run_key)
+    repeated = announced_already(settings, store, decision, start=start)
+    message = announce(alerts, decision, run_key=run_key, report_uri=report_uri, ongoing=ongoing, repeated=repeated)
+    if not repeated:  # keep what was announced (a retrain stays a retrain)
+        record_interval(settings, store, decision, start=start, run_key=run_key)
     return message

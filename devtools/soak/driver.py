@@ -1,0 +1,347 @@
+"""Plays the simulated calendar on a real local Airflow: couriers, reviewers, the operator and the faults.
+
+Every run is created through the REST API for its own data interval (``logical_date`` = the interval's
+start, with the interval given explicitly), so N simulated days take minutes. The endpoint writes Data
+Capture on the wall clock, so each monitor run is given the real window its interval's inference ran in
+(``window_start``/``window_end``, the monitor's manual-run params); its run key is still the interval's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from devtools.demo import TRUTHS, DemoScale, demo_environment, model_server_dir, synthetic_archive
+from devtools.local_airflow import AirflowSizing, LocalAirflow, free_port
+from devtools.soak import invariants
+from devtools.soak.invariants import Ledger, MonitorObservation
+from devtools.soak.plan import (
+    BACKFILL_OVER_DRIFT,
+    CORRUPT_CAPTURE,
+    NO_NEW_DATA,
+    RELABEL,
+    SCHEDULER_KILL,
+    Interval,
+    SoakPlan,
+)
+from include.runtime.local.store import LocalObjectStore
+from include.settings import Settings, load_settings
+
+SOAK_SCALE = DemoScale(train_per_class=200, test_per_class=50, epochs=12, min_accuracy=0.6)
+DAGS = ("scones_ingest", "scones_train", "scones_deploy", "scones_inference", "scones_monitor")
+PHOTO_SIZES = (96, 160)   # the model sees 32x32 whatever the size; rendering small photos keeps the soak fast
+RUN_TIMEOUT = 1200
+
+
+def soak_environment(plan: SoakPlan, root: Path) -> dict[str, str]:
+    """The demo's settings with the soak's calendar: compressed schedules, short heartbeat timeout, own data root."""
+    archive, md5 = synthetic_archive(root, SOAK_SCALE)
+    return {
+        **demo_environment(archive, md5, SOAK_SCALE),
+        "SCONES_DATA_ROOT": str(root / "data"),
+        "SCONES_TRAINING__SCHEDULE_ON_DATASET": "true",   # the product's default: every partition may train
+        "SCONES_INFERENCE__SCHEDULE": plan.schedule,
+        "SCONES_MONITOR__SCHEDULE": plan.schedule,
+        "SCONES_MONITOR__RETRAIN_COOLDOWN_HOURS": str(plan.cooldown_hours),
+        "SCONES_POLL_INTERVAL_SECONDS": "1",
+        "SCONES_DEPLOY__LOCAL_SERVER_PORT": "0",
+        # The soak's model is small (12 epochs on 400 images): photos it is this sure of are routed, and only a
+        # shift of the photos (KS and distance checks), not its low label-free accuracy estimate, retrains.
+        "SCONES_CONFIDENCE_THRESHOLD": "0.6",
+        "SCONES_MONITOR__MIN_ESTIMATED_ACCURACY": "0.3",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    }
+
+
+class Soak:
+    """One soak: start Airflow, play every day of the plan, check the invariants after each, stop Airflow."""
+
+    def __init__(self, plan: SoakPlan, root: Path, say: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.root = root
+        self.say = say
+        self.env = soak_environment(plan, root)
+        self.settings: Settings = load_settings(environ={**os.environ, **self.env})
+        self.store = LocalObjectStore(self.settings.data_root)
+        self.ledger = Ledger()
+        self.airflow = LocalAirflow(root / "airflow", port=free_port(), extra_env=self.env,
+                                    sizing=AirflowSizing.for_machine(), command="soak",
+                                    model_server_dir=model_server_dir(self.settings))
+        self.days: list[dict[str, Any]] = []
+        self.pending_review: list[str] = []   # review prefixes whose photos the reviewers label next interval
+        self.truth_by_name: dict[str, str] = {}
+        self.backfills: list[int] = []
+
+    # --- Airflow ---------------------------------------------------------------------------------
+
+    def trigger(self, dag_id: str, start: datetime, end: datetime | None = None, conf: dict | None = None) -> str:
+        body: dict[str, Any] = {"logical_date": start.isoformat(), "conf": conf or {}}
+        if end is not None:
+            body.update(data_interval_start=start.isoformat(), data_interval_end=end.isoformat())
+        return self.airflow.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)["dag_run_id"]
+
+    def wait(self, dag_id: str, run_id: str) -> str:
+        state = self.airflow.wait_for_run(dag_id, run_id, timeout=RUN_TIMEOUT)
+        if state != "success":
+            self.say(f"{dag_id} {run_id} ended {state}")
+        return state
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        return {ti["task_id"]: ti["state"] for ti in self.airflow.task_instances(dag_id, run_id)
+                if ti.get("map_index", -1) < 0}
+
+    def wait_idle(self, timeout: float = RUN_TIMEOUT) -> None:
+        """Until no DAG run is queued or running (trainings and deployments the Assets started included)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not invariants.active_runs(self.airflow):
+                return
+            time.sleep(3)
+        still = invariants.active_runs(self.airflow)
+        raise TimeoutError(f"DAG runs still active after {timeout:.0f} s: "
+                           + ", ".join(f"{r['dag_id']} {r['dag_run_id']}" for r in still))
+
+    # --- couriers and reviewers -----------------------------------------------------------------
+
+    def upload_photos(self, interval: Interval) -> None:
+        from devtools.synthetic import write_courier_photos
+
+        hours = [interval.start + timedelta(hours=h) for h in range(self.plan.interval_hours)]
+        seed = self.plan.seed * 1000 + interval.day * 24 + interval.index
+        with tempfile.TemporaryDirectory() as tmp:
+            write_courier_photos(tmp, count=interval.photos, seed=seed, drift=interval.drift, size_range=PHOTO_SIZES)
+            truths = json.loads((Path(tmp) / TRUTHS).read_text())
+            for number, (name, vehicle) in enumerate(sorted(truths.items())):
+                hour = hours[number % len(hours)]
+                uri = self.settings.s3_uri(self.settings.prefixes.incoming_photos, f"{hour:%Y/%m/%d/%H}", name)
+                self.store.upload_file(Path(tmp) / name, uri)
+                self.ledger.photos[uri] = vehicle
+                self.truth_by_name[name] = vehicle
+
+    def label_pending(self) -> int:
+        """Reviewers label what earlier intervals queued (labels arrive an interval later)."""
+        from include.review import label_photo
+
+        labelled = 0
+        for prefix in self.pending_review:
+            for info in self.store.list(prefix):
+                name = info.uri.rsplit("/", 1)[-1]
+                vehicle = self.truth_by_name.get(name)
+                if vehicle is None or info.uri.endswith(".json"):
+                    continue
+                label_photo(self.settings, self.store, info.uri, vehicle, reviewer="soak-reviewer")
+                self.ledger.labels[info.uri] = vehicle
+                labelled += 1
+        self.pending_review = []
+        return labelled
+
+    # --- faults ---------------------------------------------------------------------------------------
+
+    def fault(self, name: str, where: str, outcome: str) -> None:
+        self.ledger.faults.append({"fault": name, "where": where, "outcome": outcome})
+        self.say(f"fault — {name} at {where}: {outcome}")
+
+    def kill_scheduler_mid_run(self, dag_id: str, run_id: str, where: str) -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            running = [ti["task_id"] for ti in self.airflow.task_instances(dag_id, run_id) if ti["state"] == "running"]
+            if running:
+                break
+            time.sleep(0.5)
+        else:
+            self.fault(SCHEDULER_KILL, where, "no task started within 300 s; scheduler not killed")
+            return
+        pid = self.airflow.kill_component("scheduler")
+        time.sleep(5)
+        self.airflow.restart_component("scheduler")
+        self.fault(SCHEDULER_KILL, where, f"scheduler pid {pid} killed while {', '.join(running)} ran; restarted "
+                                          f"5 s later as pid {self.airflow.processes['scheduler'].pid}")
+
+    def corrupt_capture_file(self, where: str) -> str:
+        from include.workflows.monitoring.layout import capture_prefix
+
+        now = datetime.now(UTC)
+        uri = f"{capture_prefix(self.settings)}{now:%Y/%m/%d/%H}/{now:%M-%S}-000-soak-corrupt.jsonl"
+        self.store.put_bytes(uri, b'{"captureData": {"endpointInput": {"data": "\x00\xff not json\n{{{\n')
+        self.fault(CORRUPT_CAPTURE, where, f"wrote {uri}")
+        return uri
+
+    def relabel(self, where: str) -> None:
+        """A photo labelled wrongly, relabelled by a lead, then labelled once more by a third reviewer."""
+        from include.review import AlreadyLabelledError, label_photo, label_record
+
+        queued = [info.uri for prefix in self.pending_review for info in self.store.list(prefix)
+                  if not info.uri.endswith(".json") and info.uri.rsplit("/", 1)[-1] in self.truth_by_name]
+        if not queued:
+            self.fault(RELABEL, where, "no queued photo to relabel")
+            return
+        uri = queued[0]
+        truth = self.truth_by_name[uri.rsplit("/", 1)[-1]]
+        wrong = "motorcycle" if truth == "bicycle" else "bicycle"
+        label_photo(self.settings, self.store, uri, wrong, reviewer="soak-reviewer")
+        label_photo(self.settings, self.store, uri, truth, reviewer="soak-lead", relabel=True)
+        try:
+            label_photo(self.settings, self.store, uri, wrong, reviewer="soak-third")
+            refused = "accepted (the relabel was overwritten)"
+        except AlreadyLabelledError:
+            refused = "refused with AlreadyLabelledError"
+        self.ledger.labels[uri] = truth
+        record = label_record(self.store, uri) or {}
+        earlier = len(record.get("history", []))
+        self.fault(RELABEL, where, f"{uri.rsplit('/', 1)[-1]}: {wrong} then relabelled {truth}; a third label was "
+                                   f"{refused}; standing label {record.get('label')} with {earlier} earlier in its "
+                                   "history")
+
+    def backfill_over_drift(self, where: str) -> None:
+        episode = self.plan.episodes[0]
+        first = self.plan.intervals(episode.first_day)[0].start
+        last = self.plan.intervals(episode.last_day)[-1].start
+        refusals = 0
+        for dag_id in ("scones_inference", "scones_monitor"):
+            backfill, refused = self.airflow.create_backfill({
+                "dag_id": dag_id, "from_date": first.isoformat(), "to_date": last.isoformat(),
+                "max_active_runs": 2, "reprocess_behavior": "completed"})
+            refusals += refused
+            self.backfills.append(backfill["id"])
+        self.fault(BACKFILL_OVER_DRIFT, where, f"backfills {self.backfills[-2:]} of scones_inference and "
+                                               f"scones_monitor over {first:%Y-%m-%d %H}:00 to {last:%Y-%m-%d %H}:00 "
+                                               "(reprocessing completed runs) while this interval's runs go on; "
+                                               f"{refusals} creation(s) refused with 503 (SQLite locked) first")
+
+    # --- the calendar ---------------------------------------------------------------------------------
+
+    def play_interval(self, interval: Interval) -> None:
+        where = interval.name
+        if NO_NEW_DATA in interval.faults:
+            self.fault(NO_NEW_DATA, where, "no photos and no labels all day")
+        no_data = interval.day == self.plan.no_data_day()
+        if interval.photos:
+            self.upload_photos(interval)
+        if RELABEL in interval.faults:
+            self.relabel(where)
+        labelled = 0 if no_data else self.label_pending()
+        window_start = datetime.now(UTC)
+        run_id = self.trigger("scones_inference", interval.start, interval.end)
+        if BACKFILL_OVER_DRIFT in interval.faults:
+            self.backfill_over_drift(where)
+        if SCHEDULER_KILL in interval.faults:
+            self.kill_scheduler_mid_run("scones_inference", run_id, where)
+        state = self.wait("scones_inference", run_id)
+        routing = self.airflow.xcom("scones_inference", run_id, "write_routing") if state == "success" else None
+        if routing and routing.get("review_prefix"):
+            self.pending_review.append(routing["review_prefix"])
+        if CORRUPT_CAPTURE in interval.faults:
+            self.corrupt_capture_file(where)
+        window_end = datetime.now(UTC) + timedelta(seconds=1)
+        self.monitor(interval, window_start, window_end)
+        self.say(f"{where}: {interval.photos} photos{f' ({interval.drift})' if interval.drift else ''}, "
+                 f"inference {state} {json.dumps(routing['counts']) if routing else ''}, {labelled} labels given")
+
+    def monitor(self, interval: Interval, start: datetime, end: datetime) -> None:
+        from include import runtime
+        from include.deployed_model import NoModelDeployedError
+        from include.workflows.monitoring.baseline import baseline_for_serving_model
+
+        run_id = self.trigger("scones_monitor", interval.start, interval.end,
+                              conf={"window_start": start.isoformat(), "window_end": end.isoformat()})
+        state = self.wait("scones_monitor", run_id)
+        states = self.task_states("scones_monitor", run_id)
+        used = None
+        if states.get("find_baseline") == "success":
+            used = self.airflow.xcom("scones_monitor", run_id, "find_baseline")
+        try:
+            serving = baseline_for_serving_model(self.settings, runtime.served_models(self.settings),
+                                                 runtime.model_registry(self.settings), self.store)
+        except NoModelDeployedError:
+            serving = None
+        action = None
+        if states.get("decide_action") == "success":
+            action = self.airflow.xcom("scones_monitor", run_id, "decide_action")["action"]
+        episode = next((n for n, e in enumerate(self.plan.episodes) if e.covers(interval.day)), None)
+        self.ledger.monitor_runs.append(MonitorObservation(
+            run_id, interval.name, False, episode, state, used, serving, action,
+            states.get("trigger_retraining") == "success"))
+        self.say(f"{interval.name}: monitor {state}, decision {action}")
+
+    def ingest(self, logical_date: datetime) -> str:
+        run_id = self.trigger("scones_ingest", logical_date)
+        state = self.wait("scones_ingest", run_id)
+        if state == "success":
+            partition = self.airflow.xcom("scones_ingest", run_id, "publish_partition")
+            self.say(f"ingest {logical_date:%Y-%m-%d}: {partition['partition']} {json.dumps(partition['counts'])}")
+        return state
+
+    def start(self) -> None:
+        self.say(f"starting Airflow (home {self.airflow.home}, logs {self.airflow.log_dir})")
+        self.airflow.start()
+        self.airflow.ensure_pool(self.settings.sagemaker_pool, 2)
+        for dag_id in DAGS:
+            self.airflow.wait_for_dag(dag_id)
+            self.airflow.unpause(dag_id)
+
+    def first_model(self) -> None:
+        """Day zero: ingest, the Asset-triggered training, then the Asset-triggered deployment."""
+        self.ingest(self.plan.day_start(0) - timedelta(days=1))
+        self.wait_idle()
+        from include import runtime
+
+        served = runtime.served_models(self.settings).served_model(self.settings.deploy.endpoint_name)
+        if served is None:
+            raise SystemExit("the first model was not deployed: see the scones_train and scones_deploy runs "
+                             f"under {self.airflow.home}/logs")
+        self.say(f"serving {served.model_package_arn}")
+
+    def play(self) -> dict[str, Any]:
+        started = time.monotonic()
+        self.start()
+        try:
+            self.first_model()
+            for day in range(self.plan.days):
+                day_started = time.monotonic()
+                if any(e.first_day == day for e in self.plan.episodes):
+                    self.ledger.episodes_started += 1
+                for interval in self.plan.intervals(day):
+                    self.play_interval(interval)
+                self.ingest(self.plan.day_start(day + 1))
+                for backfill in self.backfills:
+                    self.airflow.wait_for_backfill(backfill, timeout=RUN_TIMEOUT)
+                self.wait_idle()
+                self.backfills = []
+                final = day == self.plan.days - 1
+                checked = invariants.check(self.settings, self.store, self.airflow, self.ledger, final=final)
+                self.days.append({"day": day + 1, "seconds": round(time.monotonic() - day_started, 1),
+                                  "invariants": invariants.as_dicts(checked)})
+                failing = [i.name for i in checked if not i.ok]
+                self.say(f"day {day + 1} checked in {time.monotonic() - day_started:.0f} s: "
+                         + (f"FAILING {', '.join(failing)}" if failing else "every invariant holds"))
+            return self.summary(time.monotonic() - started)
+        except Exception as stopped:  # the days checked so far still go in the report, marked as failed
+            self.say(f"the soak stopped early: {stopped.__class__.__name__}: {stopped}")
+            return {**self.summary(time.monotonic() - started), "passed": False,
+                    "error": f"{stopped.__class__.__name__}: {stopped}"}
+        finally:
+            for dag_id in DAGS:
+                with contextlib.suppress(Exception):
+                    self.airflow.pause(dag_id)
+            self.airflow.stop()
+
+    def summary(self, seconds: float) -> dict[str, Any]:
+        runs: dict[str, int] = {}
+        with contextlib.suppress(Exception):
+            runs = {dag_id: len(self.airflow.runs(dag_id)) for dag_id in DAGS}
+        return {"plan": {**asdict(self.plan), "schedule": self.plan.schedule,
+                         "no_data_day": self.plan.no_data_day() + 1, "backfill_day": self.plan.backfill_day() + 1},
+                "database": "sqlite", "wall_seconds": round(seconds, 1), "dag_runs": runs,
+                "faults": self.ledger.faults, "monitor_runs": [asdict(m) for m in self.ledger.monitor_runs],
+                "days": self.days, "error": None,
+                "passed": bool(self.days) and all(i["ok"] for day in self.days for i in day["invariants"])}
+
