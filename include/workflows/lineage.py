@@ -2,15 +2,16 @@
 training run would learn anything the deployed model does not already know.
 
 The digests are registered with each model version (``CustomerMetadataProperties``). A ``scones_train``
-run whose three digests all equal the serving version's is skipped: on AWS it would pay for a training job,
-a registry version and a blue/green deployment to reproduce the model that already serves.
+run whose three digests all equal the serving version's — or a recently registered version's, one still
+waiting to deploy, rolled back or rejected — is skipped: on AWS it would pay for a training job, a registry
+version and a blue/green deployment to reproduce a model that exists.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,15 +69,32 @@ def registered_inputs(record: Mapping[str, Any]) -> TrainingInputs | None:
                           metadata[HYPERPARAMETERS_DIGEST])
 
 
-def reason_not_to_train(candidate: TrainingInputs, serving: Mapping[str, Any] | None) -> str | None:
-    """Why training would reproduce the serving model (all three digests equal), or ``None`` to train."""
-    if serving is None:
+def reason_not_to_train(candidate: TrainingInputs, serving: Mapping[str, Any] | None,
+                        registered: Iterable[Mapping[str, Any]] = ()) -> str | None:
+    """Why training would reproduce a model that exists, or ``None`` to train.
+
+    A model exists when the serving version, or one of the ``registered`` versions (the newest of the group),
+    was trained on the same data, code and hyperparameters. The registered ones matter when a version is not
+    serving yet (deployment waiting or baking), was rolled back, or was rejected: training again would only
+    make it again.
+    """
+    if candidate.dataset_sha256 is None:
         return None
-    deployed = registered_inputs(serving)
-    if deployed is None or candidate.dataset_sha256 is None or candidate != deployed:
-        return None
-    return (f"the serving model version {serving['ModelPackageVersion']} ({serving['ModelPackageArn']}) was trained "
-            f"on the same data (content sha256 {candidate.dataset_sha256[:12]}), the same training code "
-            f"(sha256 {candidate.code_sha256[:12]}) and the same hyperparameters "
-            f"(sha256 {candidate.hyperparameters_sha256[:12]}): a new run would learn nothing it does not know. "
-            "Label photos or change the hyperparameters, or trigger scones_train with force=true to train anyway")
+    advice = ("Label photos or change the hyperparameters, or trigger scones_train with force=true to train "
+              "anyway")
+    if serving is not None and registered_inputs(serving) == candidate:
+        return (f"the serving model version {serving['ModelPackageVersion']} ({serving['ModelPackageArn']}) was "
+                f"trained on {_described(candidate)}: a new run would learn nothing it does not know. {advice}")
+    for record in registered:
+        if registered_inputs(record) == candidate:
+            status = record.get("ModelApprovalStatus", "unknown")
+            return (f"model version {record['ModelPackageVersion']} ({record['ModelPackageArn']}, {status}, not "
+                    f"serving) was trained on {_described(candidate)}: a new run would make it again. Deploy or "
+                    f"approve it, or: {advice}")
+    return None
+
+
+def _described(inputs: TrainingInputs) -> str:
+    return (f"the same data (content sha256 {(inputs.dataset_sha256 or '')[:12]}), the same training code "
+            f"(sha256 {inputs.code_sha256[:12]}) and the same hyperparameters "
+            f"(sha256 {inputs.hyperparameters_sha256[:12]})")

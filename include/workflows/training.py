@@ -24,6 +24,9 @@ from include.workflows import lineage
 
 log = logging.getLogger(__name__)
 
+RECENT_VERSIONS_COMPARED = 10
+"""How many of the newest registered versions a training run's inputs are compared with, beside the serving one."""
+
 
 class NoDatasetError(LookupError):
     """There is no published dataset partition to train on."""
@@ -90,8 +93,10 @@ def candidate_inputs(store: ObjectStore, partition: str, hyperparameters: Mappin
 
 def reason_not_to_train(settings: Settings, inputs: lineage.TrainingInputs, served_models: ServedModels,
                         registry: ModelRegistry) -> str | None:
-    """Why training on these inputs would reproduce the serving model, or ``None`` when it is worth it."""
-    return lineage.reason_not_to_train(inputs, serving_version_or_none(settings, served_models, registry))
+    """Why training on these inputs would reproduce the serving model or a recently registered version, or
+    ``None`` when it is worth it."""
+    return lineage.reason_not_to_train(inputs, serving_version_or_none(settings, served_models, registry),
+                                       registry.recent_versions(RECENT_VERSIONS_COMPARED))
 
 
 def build_evaluation_request(settings: Settings, store: ObjectStore, registry: ModelRegistry,

@@ -60,3 +60,41 @@ def test_without_a_serving_model_or_its_digests_training_goes_ahead(settings, st
     inputs = lineage.training_inputs(store, partition=PARTITION, hyperparameters={"epochs": 3})
     assert lineage.reason_not_to_train(inputs, None) is None
     assert lineage.reason_not_to_train(inputs, {"ModelPackageArn": "a", "ModelPackageVersion": 1}) is None
+
+
+def registered_version(inputs: lineage.TrainingInputs, version: int, status: str = "Approved") -> dict:
+    return {"ModelPackageArn": f"local:model-package/g/{version}", "ModelPackageVersion": version,
+            "ModelApprovalStatus": status, "CustomerMetadataProperties": inputs.as_metadata()}
+
+
+def test_a_version_registered_from_the_same_inputs_but_not_serving_is_not_trained_again(settings, store):
+    """Deployment still baking, rolled back or rejected: training again would only make that version again."""
+    publish_partition(store, PARTITION, "e" * 64)
+    inputs = lineage.training_inputs(store, partition=PARTITION, hyperparameters={"epochs": 3})
+    older = lineage.TrainingInputs(**{**inputs.__dict__, "dataset_sha256": "f" * 64})
+    for status in ("Approved", "Rejected", "PendingManualApproval"):
+        reason = lineage.reason_not_to_train(inputs, serving_version(older),
+                                             [registered_version(inputs, 3, status), registered_version(older, 1)])
+        assert reason and "model version 3" in reason and status in reason and "force=true" in reason
+    assert lineage.reason_not_to_train(inputs, serving_version(older), [registered_version(older, 1)]) is None
+
+
+def test_the_check_reads_the_newest_registered_versions_from_the_registry(settings, store):
+    """Through the registry interface: a version registered on the same inputs stops the next run."""
+    from include.runtime.local.registry import LocalModelRegistry
+    from include.runtime.local.serving import LocalServedModels
+    from include.workflows import training
+
+    publish_partition(store, PARTITION, "e" * 64)
+    inputs = lineage.training_inputs(store, partition=PARTITION, hyperparameters={"epochs": 3})
+    registry = LocalModelRegistry(settings)
+    served = LocalServedModels(settings)
+    assert training.reason_not_to_train(settings, inputs, served, registry) is None
+    registry.register({"ModelPackageGroupName": settings.registry.model_package_group,
+                       "ModelApprovalStatus": "Approved",
+                       "CustomerMetadataProperties": {"scones:run-key": "train-1", **inputs.as_metadata()},
+                       "InferenceSpecification": {"Containers": [{"Image": "i", "ModelDataUrl": "s3://b/m"}],
+                                                  "SupportedContentTypes": ["image/png"],
+                                                  "SupportedResponseMIMETypes": ["application/json"]}})
+    reason = training.reason_not_to_train(settings, inputs, served, registry)
+    assert reason and "model version 1" in reason
