@@ -125,16 +125,8 @@ def backfill_hour(airflow: LocalAirflow, hour: datetime, timeout: float) -> tupl
     airflow.wait_for_dag(DAG_ID)
     airflow.unpause(DAG_ID)
     started = time.perf_counter()
-    for attempt in range(10):
-        try:
-            airflow.request("POST", "/api/v2/backfills", {"dag_id": DAG_ID, "from_date": hour.isoformat(),
-                                                          "to_date": hour.isoformat(), "max_active_runs": 1,
-                                                          "reprocess_behavior": "completed"})
-            break
-        except AirflowApiError as error:  # SQLite refuses a backfill while another writer holds the lock
-            if "-> 503" not in str(error) or attempt == 9:
-                raise
-            time.sleep(3)
+    airflow.create_backfill({"dag_id": DAG_ID, "from_date": hour.isoformat(), "to_date": hour.isoformat(),
+                             "max_active_runs": 1, "reprocess_behavior": "completed"}, timeout=timeout)
     deadline = time.monotonic() + timeout
     run_id = None
     while run_id is None and time.monotonic() < deadline:

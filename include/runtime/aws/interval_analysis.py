@@ -16,6 +16,7 @@ from typing import Any
 from include.builders.monitoring import monitoring_schedule_update
 from include.intervals import as_utc
 from include.run_keys import run_type_of
+from include.runtime.aws.clients import LazyClient, sagemaker_client
 from include.runtime.capabilities import (
     ANALYZER_JOB,
     MODEL_MONITOR,
@@ -29,13 +30,6 @@ LOG = logging.getLogger(__name__)
 MODEL_MONITOR_RECENCY = timedelta(hours=2)
 NO_EXECUTION_YET = "no execution yet"
 NO_TRAFFIC = "no traffic"
-
-
-def sagemaker_client(settings: Settings) -> Any:
-    """The SageMaker client of the provider's hook."""
-    from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
-
-    return SageMakerHook(aws_conn_id=settings.aws_conn_id, region_name=settings.region).conn
 
 
 def choose_path(settings: Settings, dag_run: Any, now: datetime) -> AnalysisPath:
@@ -157,11 +151,7 @@ class ModelMonitorAnalysis:
         self.settings = settings
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = sagemaker_client(self.settings)
-        return self._client
+    client = LazyClient(sagemaker_client)
 
     def choose_path(self, dag_run: Any, now: datetime) -> AnalysisPath:
         return choose_path(self.settings, dag_run, now)

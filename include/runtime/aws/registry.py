@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from include.run_keys import RUN_KEY_PROPERTY
+from include.runtime.aws.clients import sagemaker_client
 from include.settings import Settings
 
 RECENT_VERSIONS_CHECKED = 5
@@ -21,11 +22,7 @@ class SageMakerModelRegistry:
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
         self.group = settings.registry.model_package_group
-        if client is None:
-            from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
-
-            client = SageMakerHook(aws_conn_id=settings.aws_conn_id, region_name=settings.region).conn
-        self.client = client
+        self.client = client if client is not None else sagemaker_client(settings)
 
     def _ensure_group(self) -> None:
         try:

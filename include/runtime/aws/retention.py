@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from include.retention import NONCURRENT_RULE_ID, RetentionRule
+from include.runtime.aws.clients import LazyClient, s3_client
 from include.runtime.capabilities import RetentionNotAppliedError, refuse_foreign_plan
 from include.settings import Settings
 
@@ -52,13 +53,7 @@ class LifecycleRetention:
         self.settings = settings
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-            self._client = S3Hook(aws_conn_id=self.settings.aws_conn_id).get_conn()
-        return self._client
+    client = LazyClient(s3_client)
 
     def _bucket_rules(self) -> dict[str, dict]:
         try:

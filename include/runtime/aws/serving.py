@@ -47,6 +47,7 @@ from botocore.exceptions import ClientError
 from include.blue_green import PROVISIONING_ALLOWANCE_SECONDS
 from include.builders.deploy import scalable_target_request, scaling_policy_request, update_endpoint_request
 from include.registry import MODEL_PACKAGE_TAG
+from include.runtime.aws.clients import sagemaker_client
 from include.runtime.capabilities import ServedModel
 from include.runtime.endpoint_checks import verify_endpoint_serves
 from include.settings import Settings
@@ -402,11 +403,7 @@ class SageMakerServedModels:
     """:class:`~include.runtime.capabilities.ServedModels` read from SageMaker."""
 
     def __init__(self, settings: Settings, client: Any | None = None) -> None:
-        if client is None:
-            from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
-
-            client = SageMakerHook(aws_conn_id=settings.aws_conn_id, region_name=settings.region).conn
-        self.client = client
+        self.client = client if client is not None else sagemaker_client(settings)
 
     def served_model(self, endpoint_name: str) -> ServedModel | None:
         try:

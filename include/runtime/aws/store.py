@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from include.runtime.aws.clients import s3_client
 from include.settings import Settings
 from include.storage import ObjectInfo, ObjectNotFoundError, S3Uri
 
@@ -15,9 +16,7 @@ LOST_CONDITION_CODES = frozenset({"412", "PreconditionFailed", "409", "Condition
 
 
 def s3_object_store(settings: Settings) -> S3ObjectStore:
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    return S3ObjectStore(S3Hook(aws_conn_id=settings.aws_conn_id).get_conn())
+    return S3ObjectStore(s3_client(settings))
 
 
 class S3ObjectStore:

@@ -8,18 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from include.runtime.aws.clients import LazyClient, sagemaker_client
 from include.runtime.capabilities import refuse_foreign_plan
 from include.settings import Settings
 
 NAME_PREFIX = "scones-"
-
-
-def sagemaker_client(settings: Settings) -> Any:
-    """The SageMaker client of the Airflow AWS connection."""
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-    return AwsBaseHook(aws_conn_id=settings.aws_conn_id, client_type="sagemaker",
-                       region_name=settings.region).get_conn()
 
 
 def _names(client: Any, operation: str, result_key: str, name_key: str) -> list[str]:
@@ -78,11 +71,7 @@ class SageMakerTeardown:
         self.settings = settings
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = sagemaker_client(self.settings)
-        return self._client
+    client = LazyClient(sagemaker_client)
 
     def plan(self) -> dict[str, Any]:
         return aws_plan(self.client)
