@@ -15,6 +15,8 @@ IMAGE_CONTENT_TYPES = ["image/png", "image/jpeg", "application/x-image"]
 
 SEED = "scones:seed"
 WEIGHTS_DIGEST = "scones:weights-sha256"
+WARM_START = "scones:warm-start-from"
+"""The ``model.tar.gz`` whose weights the training started from, or ``scratch``."""
 APPROVAL_BY = "scones:approval-by"
 APPROVAL_AT = "scones:approval-at"
 APPROVAL_VIA = "scones:approval-via"
@@ -49,12 +51,14 @@ def model_package_request(
     hyperparameters: dict,
     training_job_name: str,
     weights_sha256: str | None = None,
+    warm_start_model_url: str | None = None,
 ) -> dict:
     """CreateModelPackage: image content types (not the provider's text/csv default) and metrics attached.
 
     ``trained_from`` holds the digests of the data, code and hyperparameters
     (:meth:`include.workflows.lineage.TrainingInputs.as_metadata`); with the seed and the digest of the weights
-    the training gave, a retraining can be checked to reproduce the version. The run key is also a tag, which
+    the training gave and the weights it started from (``warm_start_model_url``, or from scratch), a retraining
+    can be checked to reproduce the version. The run key is also a tag, which
     the registry searches by.
     """
     metadata = {
@@ -65,6 +69,7 @@ def model_package_request(
         "scones:hyperparameters": metadata_value(hyperparameters),
         SEED: str(hyperparameters.get("seed", "unknown")),
         WEIGHTS_DIGEST: weights_sha256 or "unknown",
+        WARM_START: metadata_text(warm_start_model_url) if warm_start_model_url else "scratch",
         "scones:accuracy": f"{metrics['accuracy']:.6f}",
         "scones:ece": f"{metrics['ece']:.6f}",
     }

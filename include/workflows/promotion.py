@@ -60,7 +60,8 @@ def promote_model(candidate: Any, prefix: str) -> Any:
                 settings, store, runtime.model_registry(), run_key=model_key(prefix, context),
                 model_url=candidate["model_url"], evaluation_uri=evaluation_uri, evaluation=evaluation,
                 partition=candidate["partition"], training_job_name=candidate["training_job_name"],
-                hyperparameters=candidate["hyperparameters"])
+                hyperparameters=candidate["hyperparameters"],
+                warm_start_model_url=candidate.get("warm_start_model_url"))
 
         @task
         def build_baseline_request(evaluation_result: dict, **context) -> dict:

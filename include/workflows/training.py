@@ -141,13 +141,14 @@ def quality_gate(evaluation: dict, min_accuracy: float, max_regression: float) -
 
 def register(settings: Settings, store: ObjectStore, registry: ModelRegistry, *, run_key: str, model_url: str,
              evaluation_uri: str, evaluation: dict, partition: str, training_job_name: str,
-             hyperparameters: dict) -> dict:
+             hyperparameters: dict, warm_start_model_url: str | None = None) -> dict:
     trained_from = lineage.training_inputs(store, partition=partition, hyperparameters=hyperparameters)
     request = model_package_request(
         settings, run_key=run_key, model_data_url=model_url, evaluation_uri=evaluation_uri,
         metrics=evaluation["metrics"], dataset_manifest_sha256=manifest_sha256(store, partition),
         trained_from=trained_from.as_metadata(), hyperparameters=hyperparameters,
         training_job_name=training_job_name, weights_sha256=(evaluation.get("model") or {}).get("weights_sha256"),
+        warm_start_model_url=warm_start_model_url,
     )
     record = registry.register(request)
     return {

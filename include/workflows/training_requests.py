@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from include.builders.training import training_job_request, upload_training_source
+from include.builders.training import WARM_START_CHANNEL, training_job_request, upload_training_source
 from include.settings import Settings
 from include.storage import ObjectStore
 from include.workflows.training import models_uri
@@ -50,12 +50,21 @@ def decoded_hyperparameters(encoded: Mapping[str, str]) -> dict[str, Any]:
     return decoded
 
 
+def warm_start_of(input_data_config: list[dict]) -> str | None:
+    """The ``model.tar.gz`` a training job started from (its warm-start channel), or ``None`` from scratch."""
+    for channel in input_data_config:
+        if channel.get("ChannelName") == WARM_START_CHANNEL:
+            return channel["DataSource"]["S3DataSource"]["S3Uri"]
+    return None
+
+
 def describe_candidate(training_result: dict, partition: str) -> dict:
     description = training_result["Training"]
     return {
         "model_url": description["ModelArtifacts"]["S3ModelArtifacts"],
         "training_job_name": description["TrainingJobName"],
         "hyperparameters": decoded_hyperparameters(description.get("HyperParameters", {})),
+        "warm_start_model_url": warm_start_of(description.get("InputDataConfig", [])),
         "partition": partition,
         "metrics": {m["MetricName"]: m["Value"] for m in description.get("FinalMetricDataList", [])},
     }
@@ -81,6 +90,7 @@ def describe_best_candidate(tuning_result: dict, partition: str) -> dict:
         "model_url": f"{output_path}/{best['TrainingJobName']}/output/model.tar.gz",
         "training_job_name": best["TrainingJobName"],
         "hyperparameters": decoded_hyperparameters({**static, **best.get("TunedHyperParameters", {})}),
+        "warm_start_model_url": warm_start_of(description["TrainingJobDefinition"].get("InputDataConfig", [])),
         "partition": partition,
         "metrics": {best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"]:
                     best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]},
