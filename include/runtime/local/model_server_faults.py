@@ -44,6 +44,14 @@ def plan_answers(path: Path | str, answers: list[Mapping[str, Any]]) -> None:
     _write(path, queued)
 
 
+def clear_answers(path: Path | str) -> int:
+    """Drop the answers still queued; returns how many there were."""
+    path = Path(path)
+    left = len(_read(path))
+    _write(path, [])
+    return left
+
+
 def served_answers(path: Path | str) -> list[dict[str, Any]]:
     """The planned answers the server has given so far, oldest first."""
     served = Path(f"{path}{SERVED_SUFFIX}")
