@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import signal
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools.airflow_api import AirflowRestClient
+from devtools.airflow_api import AirflowApiError, AirflowRestClient
 from devtools.processes import command_line, processes_of
 
-POLL_SECONDS = 0.3
+POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,17 @@ class RunningTask:
 
 def running_task(client: AirflowRestClient, dag_id: str, run_id: str, task_id: str,
                  timeout: float) -> RunningTask | None:
-    """The task's process once the task runs (``None`` if it never ran, or ended first, within ``timeout``)."""
+    """The task's process once the task runs (``None`` if it never ran, or ended first, within ``timeout``).
+
+    Asks for that one task instance, so each poll is cheap and the process is caught early in its run.
+    """
+    path = f"/api/v2/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances/{task_id}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = next((ti for ti in client.task_instances(dag_id, run_id)
-                      if ti["task_id"] == task_id and ti.get("map_index", -1) < 0), None)
+        try:
+            found = client.get(path)
+        except AirflowApiError:   # not created yet
+            found = None
         if found and found["state"] == "running" and found.get("pid"):
             return RunningTask(found["pid"], found["try_number"])
         if found and found["state"] in ("success", "failed", "skipped", "upstream_failed"):
