@@ -13,7 +13,8 @@ from devtools.processes import MARKER, marker_value
 from devtools.soak.kills import children_of, job_program, kill_9
 
 SPAWNS_A_PROGRAM = ("import subprocess, sys, time; "
-                    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', 'train.py']); time.sleep(30)")
+                    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)', 'train.py']); "
+                    "time.sleep(30)")
 
 
 @pytest.fixture
