@@ -47,7 +47,7 @@ def test_a_process_without_the_soak_marker_is_left_alone(started, tmp_path):
     assert process.poll() is None
 
 
-def test_the_job_program_is_found_among_the_task_processchildren_of(started, tmp_path):
+def test_the_job_program_is_found_among_the_task_process_children(started, tmp_path):
     task = start(started, [sys.executable, "-c", SPAWNS_A_PROGRAM], marker_value(tmp_path))
     program = job_program(task.pid, "train.py", timeout=10)
     assert program is not None and program in children_of(task.pid)
