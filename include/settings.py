@@ -45,6 +45,8 @@ NOT_SETTINGS: dict[str, str] = {
     "SCONES_LOCAL_HOME": "the local environment's marker: which Airflow home a process belongs to (devtools.processes)",
     "SCONES_MESSAGE_PATH": "where the analyzer and evaluation programs write their completion message",
     "SCONES_METRICS_DIR": "where the drift analyzer writes its CloudWatch metrics",
+    "SCONES_MODEL_SERVER_FAULTS": "a test and soak facility: the control file of the local model server's planned "
+                                  "error answers (include/runtime/local/model_server_faults.py; unset by default)",
     "SCONES_PRETRAINED_WEIGHTS": "the training program's pretrained ResNet-18 weights file",
     "SCONES_PY312": "the Python 3.12 the tests import the MWAA bundle with",
 }

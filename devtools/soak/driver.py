@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -21,17 +22,22 @@ from typing import Any
 
 from devtools.demo import TRUTHS, DemoScale, demo_environment, model_server_dir, synthetic_archive
 from devtools.local_airflow import AirflowSizing, LocalAirflow, free_port
-from devtools.soak import invariants
+from devtools.soak import invariants, kills
 from devtools.soak.invariants import Ledger, MonitorObservation
 from devtools.soak.plan import (
     BACKFILL_OVER_DRIFT,
     CORRUPT_CAPTURE,
+    ENDPOINT_ERROR_BURST,
+    ENDPOINT_ERRORS,
     NO_NEW_DATA,
     RELABEL,
     SCHEDULER_KILL,
+    TRAINING_JOB_KILL,
+    WORKER_KILL,
     Interval,
     SoakPlan,
 )
+from include.runtime.local import model_server_faults
 from include.runtime.local.store import LocalObjectStore
 from include.settings import Settings, load_settings
 
@@ -39,6 +45,9 @@ SOAK_SCALE = DemoScale(train_per_class=200, test_per_class=50, epochs=12, min_ac
 DAGS = ("scones_ingest", "scones_train", "scones_deploy", "scones_inference", "scones_monitor")
 PHOTO_SIZES = (96, 160)   # the model sees 32x32 whatever the size; rendering small photos keeps the soak fast
 RUN_TIMEOUT = 1200
+FAULT_FILE = "model_server_faults.json"
+WORKER_KILL_TASK = "write_monitoring_report"   # the longest task of a monitor run
+TRAINING_PROGRAM = "train.py"
 
 
 def soak_environment(plan: SoakPlan, root: Path) -> dict[str, str]:
@@ -53,6 +62,8 @@ def soak_environment(plan: SoakPlan, root: Path) -> dict[str, str]:
         "SCONES_MONITOR__RETRAIN_COOLDOWN_HOURS": str(plan.cooldown_hours),
         "SCONES_POLL_INTERVAL_SECONDS": "1",
         "SCONES_DEPLOY__LOCAL_SERVER_PORT": "0",
+        # The model server answers the burst the plan queues in this file (its test and soak facility).
+        model_server_faults.FAULTS_VARIABLE: str(root / FAULT_FILE),
         # The soak's model is small (12 epochs on 400 images): photos it is this sure of are routed, and only a
         # shift of the photos (KS and distance checks), not its low label-free accuracy estimate, retrains.
         "SCONES_CONFIDENCE_THRESHOLD": "0.6",
@@ -166,6 +177,65 @@ class Soak:
         self.fault(SCHEDULER_KILL, where, f"scheduler pid {pid} killed while {', '.join(running)} ran; restarted "
                                           f"5 s later as pid {self.airflow.processes['scheduler'].pid}")
 
+    def plan_endpoint_errors(self) -> None:
+        model_server_faults.plan_answers(self.root / FAULT_FILE, list(ENDPOINT_ERROR_BURST))
+
+    def endpoint_errors_served(self, where: str, run_id: str, state: str) -> None:
+        path = self.root / FAULT_FILE
+        served = model_server_faults.served_answers(path)
+        left = model_server_faults.clear_answers(path)
+        by_kind = Counter(f"{a['status']} {a['code']}" for a in served)
+        self.fault(ENDPOINT_ERRORS, where, f"the model server answered {len(served)} of {len(ENDPOINT_ERROR_BURST)} "
+                                           f"InvokeEndpoint calls with planned errors ("
+                                           + ", ".join(f"{n} x {kind}" for kind, n in sorted(by_kind.items()))
+                                           + f") during scones_inference {run_id}, which ended {state}"
+                                           + (f"; {left} planned answers were never asked for" if left else ""))
+
+    def kill_task_process(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """kill -9 of the task's process as soon as it runs; says what was killed."""
+        running = kills.running_task(self.airflow, dag_id, run_id, task_id, timeout=300)
+        if running is None:
+            return f"{task_id} never ran within 300 s (or ended first); nothing killed"
+        if not kills.kill_9(running.pid, self.airflow.home):
+            return f"{task_id} try {running.try_number} (pid {running.pid}) ended before it could be killed"
+        return f"killed {dag_id}.{task_id} try {running.try_number} (pid {running.pid}) mid-run"
+
+    def task_outcome(self, dag_id: str, run_id: str, task_id: str) -> str:
+        ti = next((ti for ti in self.airflow.task_instances(dag_id, run_id)
+                   if ti["task_id"] == task_id and ti.get("map_index", -1) < 0), {})
+        return f"the task ended {ti.get('state')} on try {ti.get('try_number')}"
+
+    def kill_training_job(self, where: str) -> None:
+        """kill -9 of the first training job's program mid-run; its task is retried and trains again."""
+        from include.runtime.local.job_records import LocalJobRegistry
+        from include.runtime.local.store import local_work_root
+
+        deadline = time.monotonic() + 300
+        runs: list[dict] = []
+        while not runs and time.monotonic() < deadline:
+            runs = self.airflow.runs("scones_train")
+            time.sleep(0.5)
+        run_id = runs[0]["dag_run_id"] if runs else ""
+        running = kills.running_task(self.airflow, "scones_train", run_id, "train", timeout=300) if runs else None
+        program = kills.job_program(running.pid, TRAINING_PROGRAM, timeout=120) if running else None
+        if running is None or program is None:
+            self.fault(TRAINING_JOB_KILL, where, "no training program seen running within 300 s; nothing killed")
+            return
+        time.sleep(3)   # mid-run: the program has loaded its data and is training
+        if not kills.kill_9(program, self.airflow.home):
+            self.fault(TRAINING_JOB_KILL, where, f"the training program (pid {program}) ended before it was killed")
+            return
+        self.wait_idle()
+        jobs = LocalJobRegistry(local_work_root(self.settings), "training")
+        described = [jobs.describe(folder.name) for folder in sorted(jobs.root.iterdir())] if jobs.root.is_dir() else []
+        self.fault(TRAINING_JOB_KILL, where, f"killed the training program (pid {program}) of scones_train {run_id} "
+                                              f"train try {running.try_number} 3 s into its job; "
+                                              + self.task_outcome("scones_train", run_id, "train") + "; jobs: "
+                                              + ", ".join(f"{d['TrainingJobName']} {d['TrainingJobStatus']}"
+                                                          + (f" ({d['FailureReason'][:70]})"
+                                                             if d.get("FailureReason") else "")
+                                                          for d in described if d))
+
     def corrupt_capture_file(self, where: str) -> str:
         from include.workflows.monitoring.layout import capture_prefix
 
@@ -230,12 +300,16 @@ class Soak:
             self.relabel(where)
         labelled = 0 if no_data else self.label_pending()
         window_start = datetime.now(UTC)
+        if ENDPOINT_ERRORS in interval.faults:
+            self.plan_endpoint_errors()
         run_id = self.trigger("scones_inference", interval.start, interval.end)
         if BACKFILL_OVER_DRIFT in interval.faults:
             self.backfill_over_drift(where)
         if SCHEDULER_KILL in interval.faults:
             self.kill_scheduler_mid_run("scones_inference", run_id, where)
         state = self.wait("scones_inference", run_id)
+        if ENDPOINT_ERRORS in interval.faults:
+            self.endpoint_errors_served(where, run_id, state)
         routing = self.airflow.xcom("scones_inference", run_id, "write_routing") if state == "success" else None
         if routing and routing.get("review_prefix"):
             self.pending_review.append(routing["review_prefix"])
@@ -253,7 +327,12 @@ class Soak:
 
         run_id = self.trigger("scones_monitor", interval.start, interval.end,
                               conf={"window_start": start.isoformat(), "window_end": end.isoformat()})
+        killed = self.kill_task_process("scones_monitor", run_id, WORKER_KILL_TASK) \
+            if WORKER_KILL in interval.faults else None
         state = self.wait("scones_monitor", run_id)
+        if killed is not None:
+            outcome = self.task_outcome("scones_monitor", run_id, WORKER_KILL_TASK)
+            self.fault(WORKER_KILL, interval.name, f"{killed}; {outcome}; the run ended {state}")
         states = self.task_states("scones_monitor", run_id)
         used = None
         if states.get("find_baseline") == "success":
@@ -291,6 +370,7 @@ class Soak:
     def first_model(self) -> None:
         """Day zero: ingest, the Asset-triggered training, then the Asset-triggered deployment."""
         self.ingest(self.plan.day_start(0) - timedelta(days=1))
+        self.kill_training_job("day 0 (the first model)")
         self.wait_idle()
         from include import runtime
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from devtools.airflow_api import AirflowRestClient
+from devtools.soak.retries import RetriedTry, retried_tries
 from include.review import label_record
 from include.run_keys import RUN_KEY_PROPERTY
 from include.runtime.local.registry import LocalModelRegistry
@@ -116,6 +117,18 @@ def failed_runs(client: AirflowRestClient) -> list[dict]:
     return client.get("/api/v2/dags/~/dagRuns?state=failed&limit=100")["dag_runs"]
 
 
+def retry_invariants(retried: list[RetriedTry]) -> list[Invariant]:
+    """Tries that followed a failed try, and those whose failure was deterministic (never worth a retry)."""
+    deterministic = [r for r in retried if r.kind == "deterministic"]
+    kinds = Counter(r.kind for r in retried)
+    return [
+        Invariant("task tries retried", len(retried), "-", True,
+                  ", ".join(f"{count} after a {kind} failure" for kind, count in sorted(kinds.items()))),
+        Invariant("tasks retried after a deterministic failure", len(deterministic), 0, not deterministic,
+                  "; ".join(f"{r.name}: {r.why}" for r in deterministic[:3])),
+    ]
+
+
 def check(settings: Settings, store: ObjectStore, client: AirflowRestClient, ledger: Ledger, *,
           final: bool) -> list[Invariant]:
     """Every invariant, counted now; ``final`` adds the ones that only hold once the calendar is over."""
@@ -187,6 +200,7 @@ def check(settings: Settings, store: ObjectStore, client: AirflowRestClient, led
         Invariant("labels lost", len(lost_labels), 0, not lost_labels, ", ".join(lost_labels[:3])),
         Invariant("DAG runs failed", len(failed), 0, not failed,
                   ", ".join(f"{r['dag_id']} {r['dag_run_id']}" for r in failed[:3])),
+        *retry_invariants(retried_tries(client)),
     ]
     if final:
         left = active_runs(client)

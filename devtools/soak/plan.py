@@ -16,7 +16,16 @@ BACKFILL_OVER_DRIFT = "backfill over a drifted day overlapping scheduled runs"
 NO_NEW_DATA = "a day with no new data"
 CORRUPT_CAPTURE = "a corrupt capture file"
 RELABEL = "a review label for a photo already relabelled"
-FAULTS = (SCHEDULER_KILL, BACKFILL_OVER_DRIFT, NO_NEW_DATA, CORRUPT_CAPTURE, RELABEL)
+ENDPOINT_ERRORS = "endpoint 5xx bursts and throttling during inference"
+WORKER_KILL = "kill -9 of a task's worker process mid-run"
+TRAINING_JOB_KILL = "kill -9 of a training job mid-run"
+FAULTS = (SCHEDULER_KILL, BACKFILL_OVER_DRIFT, NO_NEW_DATA, CORRUPT_CAPTURE, RELABEL, ENDPOINT_ERRORS, WORKER_KILL,
+          TRAINING_JOB_KILL)
+DAY_ZERO_FAULTS = (TRAINING_JOB_KILL,)
+"""Faults of day zero (the first ingest, training and deployment), before the calendar's first interval."""
+ENDPOINT_ERROR_BURST = ({"status": 500, "code": "InternalFailure"}, {"status": 503, "code": "ServiceUnavailable"},
+                        {"status": 400, "code": "ThrottlingException"}) * 8
+"""What the model server answers instead of the model during the burst: 5xx and throttling, interleaved."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,10 @@ class SoakPlan:
         faults = []
         if (day, index) == (0, last_index):
             faults.append(CORRUPT_CAPTURE)
+        if (day, index) == (0, self.intervals_per_day // 2):
+            faults.append(ENDPOINT_ERRORS)   # the busy interval: the most photos in flight
+        if (day, index) == (first.first_day, last_index):
+            faults.append(WORKER_KILL)       # the drifted interval's monitor run, the one that retrains
         if (day, index) == (first.first_day, 0):
             faults.append(SCHEDULER_KILL)
         if (day, index) == (first.first_day, last_index):

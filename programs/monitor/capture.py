@@ -2,8 +2,9 @@
 
 Files live under ``<dataset_source>/.../yyyy/mm/dd/hh/*.jsonl``. Hour folders prune the walk;
 each record's ``eventMetadata.inferenceTime`` decides membership of the window ``[start, end)``.
-A line that is not a capture record is yielded as malformed (when its hour folder is inside the
-window) so it is counted, never fatal.
+A line that is not a capture record is yielded as malformed, so it is counted, never fatal: it carries no
+inference time, so it belongs to the moment its file was written (the ``mm-ss-mmm-*.jsonl`` name under its
+hour folder; the hour's start when the name says nothing), and only the window holding that moment counts it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 HOUR = timedelta(hours=1)
+_WRITTEN_AT = re.compile(r"^(\d{2})-(\d{2})-(\d{3})-")
+"""SageMaker names a capture file by when it was written within its hour: ``mm-ss-mmm-<id>.jsonl``."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,7 @@ def parse_line(line: str | bytes) -> CaptureEvent:
     return CaptureEvent(image, output, inference_time, complete)
 
 
-def _window_events(lines: Iterator[bytes], folder_in_window: bool, window: TimeWindow) -> Iterator[CaptureEvent]:
+def _window_events(lines: Iterator[bytes], undated_in_window: bool, window: TimeWindow) -> Iterator[CaptureEvent]:
     for line in lines:
         if not line.strip():
             continue
@@ -193,19 +197,28 @@ def _window_events(lines: Iterator[bytes], folder_in_window: bool, window: TimeW
         if event.inference_time is not None:
             if window.contains(event.inference_time):
                 yield event
-        elif folder_in_window:
+        elif undated_in_window:
             yield event
 
 
-def _folder_in_window(hour: datetime | None, window: TimeWindow) -> bool:
-    return hour is None or window.overlaps(hour, hour + HOUR)
+def written_at(path: Path, hour: datetime) -> datetime:
+    """When the file was written, from its name within its hour folder (the hour's start if the name says nothing)."""
+    match = _WRITTEN_AT.match(path.name)
+    if match is None or int(match[1]) > 59 or int(match[2]) > 59:
+        return hour
+    return hour + timedelta(minutes=int(match[1]), seconds=int(match[2]), milliseconds=int(match[3]))
+
+
+def _undated_lines_in_window(path: Path, hour: datetime | None, window: TimeWindow) -> bool:
+    """Whether the file's undated lines belong to this window: the one holding the moment the file was written."""
+    return hour is None or window.contains(written_at(path, hour))
 
 
 def read_events(files: list[tuple[Path, datetime | None]], window: TimeWindow) -> Iterator[CaptureEvent]:
-    """Events in the window, plus undated lines from hour folders inside the window."""
+    """Events in the window, plus undated lines of the files written inside the window."""
     for path, hour in files:
         with path.open("rb") as handle:
-            yield from _window_events(iter(handle), _folder_in_window(hour, window), window)
+            yield from _window_events(iter(handle), _undated_lines_in_window(path, hour, window), window)
 
 
 @dataclass(frozen=True)
@@ -244,4 +257,5 @@ def _shard_lines(handle: BinaryIO, shard: Shard) -> Iterator[bytes]:
 def read_shard_events(shard: Shard, window: TimeWindow) -> Iterator[CaptureEvent]:
     """Events of one shard, with the same window rules as :func:`read_events`."""
     with shard.path.open("rb") as handle:
-        yield from _window_events(_shard_lines(handle, shard), _folder_in_window(shard.hour, window), window)
+        yield from _window_events(_shard_lines(handle, shard), _undated_lines_in_window(shard.path, shard.hour, window),
+                                  window)

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from devtools.soak.plan import FAULTS
+from devtools.soak.plan import ENDPOINT_ERROR_BURST, ENDPOINT_ERRORS, FAULTS, TRAINING_JOB_KILL, WORKER_KILL
 from include.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -57,3 +57,18 @@ def test_photos_were_routed_and_one_retrain_answered_the_drift(soak):
     assert final["photos arrived"]["value"] == final["photos routed exactly once"]["value"] > 0
     assert final["retrains triggered during drift episodes"]["value"] == 1
     assert final["DAG runs left running or queued at the end"]["value"] == 0
+
+
+def test_the_endpoint_errors_were_served_and_ridden_out(soak):
+    [burst] = [f for f in soak["faults"] if f["fault"] == ENDPOINT_ERRORS]
+    assert f"answered {len(ENDPOINT_ERROR_BURST)} of {len(ENDPOINT_ERROR_BURST)}" in burst["outcome"], burst
+    assert "which ended success" in burst["outcome"], burst
+
+
+def test_the_killed_task_and_training_job_were_retried_and_succeeded(soak):
+    for name in (WORKER_KILL, TRAINING_JOB_KILL):
+        [killed] = [f for f in soak["faults"] if f["fault"] == name]
+        assert "killed" in killed["outcome"] and "ended success on try 2" in killed["outcome"], killed
+    final = {i["name"]: i for i in soak["days"][-1]["invariants"]}
+    assert final["task tries retried"]["value"] >= 2
+    assert final["tasks retried after a deterministic failure"]["value"] == 0

@@ -116,6 +116,18 @@ def test_malformed_lines_in_hour_folders_outside_the_window_are_ignored(tmp_path
     assert read(output / "analysis_summary.json")["malformed_records"] == 0
 
 
+def test_a_corrupt_file_is_counted_by_the_one_window_it_was_written_in(tmp_path: Path) -> None:
+    source = write_capture(tmp_path / "capture", traffic(5, seed=4))
+    hour = next(source.rglob("*.jsonl")).parent
+    (hour / "40-05-000-corrupt.jsonl").write_text("{not json\n{{{\n")
+    halves = [(START, START + timedelta(minutes=30)), (START + timedelta(minutes=30), START + timedelta(hours=1))]
+    counted = []
+    for number, (start, end) in enumerate(halves):
+        output = analyze(tmp_path / str(number), source, "--start-time", iso(start), "--end-time", iso(end))
+        counted.append(read(output / "analysis_summary.json")["malformed_records"])
+    assert counted == [0, 2]
+
+
 def test_undecodable_image_raises_completeness_on_image_features_only(tmp_path: Path) -> None:
     baseline = make_baseline(tmp_path)
     broken = capture_record(base64.b64encode(b"junk"), [0.1, 0.9], START)

@@ -3,7 +3,7 @@
 It writes ``probe.json`` (argv, SM_* environment, cwd, channel and checkpoint listings) to
 SM_OUTPUT_DATA_DIR, a model file to SM_MODEL_DIR and a checkpoint to SM_CHECKPOINT_DIR,
 and logs metric lines whose validation accuracy is its ``--score`` (default: the learning rate).
-``--fail true`` makes it write /opt/ml/output/failure and exit 2.
+``--fail true`` makes it write /opt/ml/output/failure and exit 2; ``--signal N`` makes it kill itself with signal N.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import tarfile
 PROBE_PROGRAM = r'''
 import json, os, pathlib, sys
 args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+if args.get("--signal"):
+    os.kill(os.getpid(), int(args["--signal"]))
 def listing(folder):
     root = pathlib.Path(folder)
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.is_dir() else None

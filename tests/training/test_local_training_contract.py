@@ -8,6 +8,7 @@ import tarfile
 
 import pytest
 
+from include.retry_policy import classify
 from include.runtime.local.job_records import LocalJobRegistry
 from include.runtime.local.training import TrainingJobError, metric_series, run_training_job
 from tests.training.conftest import OUTPUT_URI, PROBE_SOURCE_URI
@@ -130,6 +131,15 @@ def test_failure_reason_comes_from_the_failure_file(probe_request, store, regist
         run_training_job(request, store=store, registry=registry, log=lambda _: None)
     assert registry.describe(request["TrainingJobName"])["FailureReason"] == "AlgorithmError: ProbeError: asked to fail"
     assert store.list(OUTPUT_URI) == []
+
+
+def test_a_program_killed_from_outside_fails_the_job_with_a_reason_worth_a_retry(probe_request, store, registry):
+    request = probe_request(signal=9)
+    killed_by = "InternalServerError: the job's program was killed by SIGKILL"
+    with pytest.raises(TrainingJobError, match=killed_by) as killed:
+        run_training_job(request, store=store, registry=registry, log=lambda _: None)
+    assert classify(killed.value)[0] == "transient"
+    assert registry.describe(request["TrainingJobName"])["TrainingJobStatus"] == "Failed"
 
 
 def test_source_archive_escaping_the_code_folder_is_refused(probe_request, store, registry, work_root):

@@ -84,3 +84,17 @@ def _kill_group(pid: int) -> None:
 
 def exit_code_is_kill(code: int | None) -> bool:
     return code is not None and code < 0
+
+
+def program_failure_reason(result: ProcessResult, failure_file: str = "") -> str:
+    """The FailureReason of a program that did not exit 0.
+
+    Killed by a signal from outside the job (the OOM killer, an operator's ``kill -9``, a shutdown), it is
+    the machine's failure, not the program's: ``InternalServerError``, which the retry policy retries, as
+    SageMaker reports a lost instance. Otherwise ``AlgorithmError`` with the program's own reason.
+    """
+    if exit_code_is_kill(result.exit_code):
+        name = signal.Signals(-result.exit_code).name if -result.exit_code in signal.valid_signals() else "a signal"
+        return (f"InternalServerError: the job's program was killed by {name} (exit code {result.exit_code}) "
+                "from outside the job; another try may succeed")
+    return "AlgorithmError: " + (failure_file or f"exit code {result.exit_code}: " + " | ".join(result.log_tail[-5:]))

@@ -33,6 +33,7 @@ import uvicorn
 
 from include.runtime.local.endpoint_registry import EndpointRegistry
 from include.runtime.local.model_server_app import ModelServerApp
+from include.runtime.local.model_server_faults import InjectedFaults
 from include.runtime.local.model_server_files import (
     DEFAULT_HOST,
     DEFAULT_MAX_PAYLOAD_BYTES,
@@ -144,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     listener = bind_socket(args.host, args.port)
     registry = EndpointRegistry(state_dir)
     app = ModelServerApp(registry, max_payload_bytes=args.max_payload_bytes,
-                         inference_workers=args.workers or os.cpu_count() or 2, log_path=state_dir / LOG_FILE)
+                         inference_workers=args.workers or os.cpu_count() or 2, log_path=state_dir / LOG_FILE,
+                         faults=InjectedFaults.from_environment())
     server = QuietServer(server_config(app.starlette(), limit_concurrency=args.limit_concurrency,
                                        graceful_seconds=args.graceful_seconds))
     try:

@@ -7,6 +7,8 @@
   ``ModelError`` 424 carrying the container's ``OriginalStatusCode``).
 - ``GET /admin/health``, ``GET /admin/endpoints``, ``GET|POST|DELETE /admin/endpoints/{name}``: describe,
   deploy blue/green, delete.
+- Planned error answers for tests and the soak (:mod:`~include.runtime.local.model_server_faults`), only in a
+  server started with ``SCONES_MODEL_SERVER_FAULTS`` set.
 
 A request body is judged by its headers before it is read: no ``Content-Length`` (400) or a chunked body
 (411, connection closed) are refused at once; more than the payload limit is a 413, once the body has been
@@ -47,6 +49,7 @@ from include.runtime.local.endpoint_registry import (
     EndpointRegistry,
 )
 from include.runtime.local.model_handler import Inference, InvocationError, ModelLoadError
+from include.runtime.local.model_server_faults import InjectedFaults
 
 LOG = logging.getLogger("scones.model_server")
 JSON = "application/json"
@@ -161,8 +164,10 @@ class ModelServerApp:
         max_payload_bytes: int,
         inference_workers: int,
         log_path: Path | None = None,
+        faults: InjectedFaults | None = None,
     ) -> None:
         self.registry = registry
+        self.faults = faults  # planned error answers (tests and the soak only; None unless asked for)
         self.max_payload_bytes = max_payload_bytes
         self.log_path = log_path
         self.inference_pool = InferencePool(inference_workers)
@@ -219,6 +224,10 @@ class ModelServerApp:
         target_variant = request.headers.get("x-amzn-sagemaker-target-variant")
         if target_variant and target_variant != endpoint.request.variant:
             return runtime_error(400, "ValidationError", f"Variant {target_variant} not found on endpoint {name}.")
+        planned = self.faults.next_answer() if self.faults is not None else None
+        if planned is not None:
+            return runtime_error(planned["status"], planned["code"],
+                                 planned.get("message", f"injected {planned['code']} (planned by a test)"))
         try:
             inference = await self.invoke(endpoint, body, request)
         except InvocationError as error:

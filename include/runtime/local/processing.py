@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable
 
 from include.runtime.capabilities import JobFailedError
-from include.runtime.local.container import ContainerPaths, local_command, run_container_process
+from include.runtime.local.container import ContainerPaths, local_command, program_failure_reason, run_container_process
 from include.runtime.local.job_records import LocalJobRegistry, now_iso
 from include.storage import ObjectStore, download_prefix, upload_directory
 
@@ -60,7 +60,7 @@ def run_processing_job(
     if result.timed_out:
         failure = f"MaxRuntimeExceeded: stopped after {request['StoppingCondition']['MaxRuntimeInSeconds']} s"
     elif result.exit_code != 0:
-        failure = f"AlgorithmError: exit code {result.exit_code}: " + " | ".join(result.log_tail[-5:])
+        failure = program_failure_reason(result)
     else:
         failure = ""
     if failure:

@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from include.runtime.capabilities import JobFailedError
-from include.runtime.local.container import ContainerPaths, local_command, run_container_process
+from include.runtime.local.container import (
+    ContainerPaths,
+    local_command,
+    program_failure_reason,
+    run_container_process,
+)
 from include.runtime.local.job_records import LocalJobRegistry, now_iso
 from include.storage import ObjectStore, download_prefix, upload_directory
 
@@ -319,8 +324,7 @@ def run_training_job(
             raise _JobFailure(f"MaxRuntimeExceeded: Training job stopped after {max_runtime} s "
                               "(StoppingCondition.MaxRuntimeInSeconds)")
         if result.exit_code != 0:
-            reason = failure_file_reason(paths) or f"exit code {result.exit_code}: " + " | ".join(result.log_tail[-5:])
-            raise _JobFailure(f"AlgorithmError: {reason}")
+            raise _JobFailure(program_failure_reason(result, failure_file_reason(paths)))
         model_uri = upload_artifacts(request, store, paths, job_dir)
     except _JobFailure as failure:
         _record_series(job_dir, parser)
