@@ -19,6 +19,7 @@ from include.settings import load_settings
 from include.workflows import training
 from include.workflows.monitoring import analysis, baseline, results
 from include.workflows.monitoring import decision as policy
+from include.workflows.monitoring import report as reporting
 from tests.monitor.seeded_model import write_seeded_model
 from tests.monitor.traffic import Profile, traffic
 
@@ -53,7 +54,9 @@ def _analyse(settings, store, baseline_uri: str, embedding, hour: datetime) -> d
         settings, store, run_key=key, job_name=f"scones-monitor-{key}", baseline_uri=baseline_uri, start=start,
         end=end, capture_uris=analysis.capture_hour_prefixes(settings, store, start, end), embedding=embedding)
     result = results.read_interval_result(store, analysis.job_output_uri({"Processing": _run(settings, request)}))
-    return {"result": result, "decision": policy.decide(result, settings, interval_end=end)}
+    report = reporting.write_report(settings, store, run_key=key, result_uri=result["output_uri"],
+                                    baseline_uri=baseline_uri, interval_start=start)
+    return {"result": result, "decision": policy.decide(result, settings, interval_end=end), "report": report}
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +99,11 @@ def test_the_serving_versions_model_and_baseline_embeddings_are_the_check_inputs
 def test_dark_traffic_violates_the_embedding_check_and_retrains(world):
     assert len(_embedding_violations(world["dark"])) == 1
     assert world["dark"]["decision"].action == "retrain"
+
+
+def test_the_report_lists_the_embedding_test_beside_the_others(world):
+    page = world["store"].get_bytes(world["dark"]["report"]).decode()
+    assert "embedding_mmd" in page and "MMD permutation test" in page
 
 
 def test_a_baseline_made_without_embeddings_gives_no_embedding_inputs(world):
