@@ -34,7 +34,7 @@ from include.builders.training import training_job_request, upload_training_sour
 from include.code_bundle import PROGRAM_DIRS, source_digest  # noqa: E402
 from include.runtime.local.data_capture import CaptureConfig, CaptureWriter  # noqa: E402
 from include.runtime.local.job_records import LocalJobRegistry  # noqa: E402
-from include.runtime.local.model_server import (  # noqa: E402
+from include.runtime.local.model_handler import (  # noqa: E402
     ModelHandler,
     extract_model_artifact,
     isolated_code_imports,

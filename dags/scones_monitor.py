@@ -82,9 +82,13 @@ def scones_monitor():
         print(f"analysing the window with: {path}")
         return FIRST_TASK_OF_PATH[path]
 
+    def embedding_inputs(baseline_uri: str) -> baseline.EmbeddingInputs | None:
+        return baseline.embedding_inputs(settings, runtime.served_models(settings), runtime.model_registry(settings),
+                                         runtime.object_store(settings), baseline_uri)
+
     @task
     def ensure_schedule(baseline_uri: str) -> dict:
-        request = analysis.build_schedule_request(settings, baseline_uri)
+        request = analysis.build_schedule_request(settings, baseline_uri, embedding_inputs(baseline_uri))
         return runtime.interval_analysis(settings).ensure_schedule(request)
 
     @task.sensor(mode="reschedule", poke_interval=EXECUTION_POKE_SECONDS, timeout=EXECUTION_TIMEOUT_SECONDS)
@@ -110,7 +114,8 @@ def scones_monitor():
         start, end = window(context)
         return analysis.build_analysis_request(
             settings, runtime.object_store(settings), run_key=key, job_name=job_name("monitor", key),
-            capture_uris=capture_hours, baseline_uri=baseline_uri, start=start, end=end)
+            capture_uris=capture_hours, baseline_uri=baseline_uri, start=start, end=end,
+            embedding=embedding_inputs(baseline_uri))
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def read_interval_result(**context) -> dict:

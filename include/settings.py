@@ -281,6 +281,13 @@ class Monitor(_Section):
     categorical_comparison_threshold: float = Field(gt=0, le=1)
     ks_alpha: float = Field(gt=0, lt=1)
     min_estimated_accuracy: float = Field(gt=0, lt=1)
+    embedding_drift: bool
+    mmd_alpha: float = Field(gt=0, lt=1)
+    mmd_permutations: int = Field(ge=1, le=10_000)
+    mmd_min_records: int = Field(ge=2)
+    mmd_window_records: int = Field(ge=2, le=10_000)
+    mmd_baseline_records: int = Field(ge=2, le=10_000)
+    mmd_seed: int = Field(ge=0)
     min_violations: int = Field(ge=1)
     retrain_cooldown_hours: float = Field(ge=0)
     retrain_on_backfill: bool

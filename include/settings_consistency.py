@@ -155,6 +155,21 @@ def _photos_fit_the_endpoint_payload(settings: Settings) -> str | None:
     return None
 
 
+def _embedding_test_can_fire(settings: Settings) -> str | None:
+    monitor = settings.monitor
+    if not monitor.embedding_drift:
+        return None
+    if monitor.mmd_alpha * (monitor.mmd_permutations + 1) <= 1:
+        return (f"{named('monitor.mmd_alpha')} = {monitor.mmd_alpha} is at or below the smallest p-value "
+                f"{named('monitor.mmd_permutations')} = {monitor.mmd_permutations} permutations can give "
+                f"(1 / {monitor.mmd_permutations + 1}): the embedding check could never fire; raise the permutations "
+                "or the alpha")
+    if monitor.mmd_min_records > monitor.mmd_window_records:
+        return (f"{named('monitor.mmd_min_records')} = {monitor.mmd_min_records} is above "
+                f"{named('monitor.mmd_window_records')} = {monitor.mmd_window_records}: no window could be tested")
+    return None
+
+
 CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _model_monitor_needs_a_real_time_endpoint,
     _spot_wait_covers_the_runtime,
@@ -168,6 +183,7 @@ CHECKS: tuple[Callable[[Settings], str | None], ...] = (
     _autoscaling_range,
     _review_photos_outlive_the_review_window,
     _photos_fit_the_endpoint_payload,
+    _embedding_test_can_fire,
 )
 
 

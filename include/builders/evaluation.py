@@ -8,6 +8,7 @@ from include.settings import Settings
 CODE_DIR = f"{PROCESSING_ROOT}/code"
 EVALUATION_DIR = f"{PROCESSING_ROOT}/evaluation"
 BASELINE_DIR = f"{PROCESSING_ROOT}/output/baseline"
+BASELINE_MODEL_DIR = f"{PROCESSING_ROOT}/input/model"
 CAPTURE_FILE = "validation_capture.jsonl"
 
 
@@ -60,8 +61,21 @@ def baseline_request(
     code_uri: str,
     capture_uri: str,
     output_uri: str,
+    model_data_url: str | None = None,
 ) -> dict:
-    """Drift baseline: the analyzer's statistics and suggested constraints over validation predictions."""
+    """Drift baseline: the analyzer's statistics and suggested constraints over validation predictions.
+
+    With ``monitor.embedding_drift`` and the model, also the embeddings of a seeded sample of the
+    validation photos (``embeddings.npy``), what the embedding drift check compares windows with.
+    """
+    inputs = [s3_input("code", code_uri, CODE_DIR),
+              s3_input("capture", capture_uri, f"{PROCESSING_ROOT}/input/capture")]
+    embedding_arguments: list[str] = []
+    if settings.monitor.embedding_drift and model_data_url:
+        inputs.append(s3_input("model", model_data_url, BASELINE_MODEL_DIR))
+        embedding_arguments = ["--embedding-model", BASELINE_MODEL_DIR,
+                               "--mmd-baseline-records", str(settings.monitor.mmd_baseline_records),
+                               "--mmd-seed", str(settings.monitor.mmd_seed)]
     return processing_request(
         settings, job_name=job_name, run_key=run_key, workflow="baseline",
         image_uri=settings.images.monitor_uri or processing_image_uri(settings),
@@ -73,9 +87,9 @@ def baseline_request(
             "--confidence-threshold", str(settings.confidence_threshold),
             "--comparison-threshold", str(settings.monitor.comparison_threshold),
             "--categorical-comparison-threshold", str(settings.monitor.categorical_comparison_threshold),
+            *embedding_arguments,
         ],
-        inputs=[s3_input("code", code_uri, CODE_DIR),
-                s3_input("capture", capture_uri, f"{PROCESSING_ROOT}/input/capture")],
+        inputs=inputs,
         outputs=[s3_output("baseline", output_uri, BASELINE_DIR)],
         environment={"SCONES_MESSAGE_PATH": f"{PROCESSING_ROOT}/output/message"},
     )

@@ -3,10 +3,14 @@
 Both run the project's own drift analyzer (``programs/monitor/analyzer.py``) and write Model
 Monitor's report files. The Processing job gets the window's capture hour folders in SageMaker's
 layout; the monitoring schedule runs the analyzer's image as a Model Monitor custom container.
+With ``monitor.embedding_drift`` the analyzer also needs the serving model and the baseline's
+embeddings: the Processing job gets them as two more inputs, the schedule (which takes no extra
+inputs) by their S3 URIs in its environment.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from include.builders.common import (
@@ -28,8 +32,12 @@ BASELINE_STATISTICS_DIR = f"{PROCESSING_ROOT}/baseline/statistics"
 BASELINE_CONSTRAINTS_DIR = f"{PROCESSING_ROOT}/baseline/constraints"
 RESULT_DIR = f"{PROCESSING_ROOT}/resultdata"
 MESSAGE_PATH = f"{PROCESSING_ROOT}/output/message"
+MODEL_DIR = f"{PROCESSING_ROOT}/model"
+BASELINE_EMBEDDINGS_DIR = f"{PROCESSING_ROOT}/baseline/embeddings"
 STATISTICS_FILE = "statistics.json"
 CONSTRAINTS_FILE = "constraints.json"
+EMBEDDINGS_FILE = "embeddings.npy"
+ENVIRONMENT_VALUE_MAX = 256  # botocore: ProcessingEnvironmentValue max length
 HOURLY_CRON = "cron(0 * ? * * *)"
 HOURLY_MAX_RUNTIME_SECONDS = 3600
 MAX_PROCESSING_INPUTS = 10
@@ -46,6 +54,26 @@ class AnalyzerVersionError(ValueError):
 
 class WindowTooLargeError(ValueError):
     """The window spans more capture hour folders than one Processing job takes as inputs."""
+
+
+class EnvironmentValueTooLongError(ValueError):
+    """An S3 URI is longer than a Model Monitor environment value may be."""
+
+
+@dataclass(frozen=True)
+class EmbeddingInputs:
+    """What the embedding drift check reads: the serving model's archive and the baseline's embeddings file."""
+
+    model_data_url: str
+    embeddings_uri: str
+
+
+def mmd_arguments(settings: Settings) -> list[str]:
+    """The embedding MMD test's settings as analyzer arguments."""
+    monitor = settings.monitor
+    return ["--mmd-alpha", str(monitor.mmd_alpha), "--mmd-permutations", str(monitor.mmd_permutations),
+            "--mmd-min-records", str(monitor.mmd_min_records), "--mmd-window-records", str(monitor.mmd_window_records),
+            "--mmd-seed", str(monitor.mmd_seed)]
 
 
 def _iso(moment: datetime) -> str:
@@ -73,16 +101,19 @@ def analysis_request(
     start: datetime,
     end: datetime,
     output_uri: str,
+    embedding: EmbeddingInputs | None = None,
 ) -> dict:
     """CreateProcessingJob: the analyzer in ``analyze`` mode over the window's capture hour folders.
 
     Each hour folder keeps its ``<endpoint>/<variant>/yyyy/mm/dd/hh`` layout below the dataset
-    source, as Model Monitor presents Data Capture to a monitoring container.
+    source, as Model Monitor presents Data Capture to a monitoring container. ``embedding`` adds the
+    serving model and the baseline's embeddings for the embedding drift check.
     """
-    if len(capture_uris) > MAX_PROCESSING_INPUTS - _FIXED_INPUTS:
+    fixed = _FIXED_INPUTS + (2 if embedding else 0)
+    if len(capture_uris) > MAX_PROCESSING_INPUTS - fixed:
         raise WindowTooLargeError(
             f"the window {_iso(start)} to {_iso(end)} has {len(capture_uris)} capture hour folders, but a "
-            f"Processing job takes at most {MAX_PROCESSING_INPUTS - _FIXED_INPUTS} besides code and baseline: "
+            f"Processing job takes at most {MAX_PROCESSING_INPUTS - fixed} besides code, model and baseline: "
             "keep monitor.schedule hourly"
         )
     baseline = baseline_uri.rstrip("/")
@@ -95,6 +126,13 @@ def analysis_request(
         s3_input("baseline-statistics", f"{baseline}/{STATISTICS_FILE}", BASELINE_STATISTICS_DIR),
         s3_input("baseline-constraints", f"{baseline}/{CONSTRAINTS_FILE}", BASELINE_CONSTRAINTS_DIR),
     ]
+    embedding_arguments: list[str] = []
+    if embedding:
+        inputs += [s3_input("model", embedding.model_data_url, MODEL_DIR),
+                   s3_input("baseline-embeddings", embedding.embeddings_uri, BASELINE_EMBEDDINGS_DIR)]
+        embedding_arguments = ["--embedding-model", MODEL_DIR,
+                               "--baseline-embeddings", f"{BASELINE_EMBEDDINGS_DIR}/{EMBEDDINGS_FILE}",
+                               *mmd_arguments(settings)]
     return processing_request(
         settings, job_name=job_name, run_key=run_key, workflow="monitor",
         image_uri=settings.images.monitor_uri or processing_image_uri(settings),
@@ -111,6 +149,7 @@ def analysis_request(
             "--ks-alpha", str(settings.monitor.ks_alpha),
             "--min-estimated-accuracy", str(settings.monitor.min_estimated_accuracy),
             "--endpoint-name", settings.deploy.endpoint_name,
+            *embedding_arguments,
         ],
         inputs=inputs,
         outputs=[s3_output("resultdata", output_uri, RESULT_DIR)],
@@ -157,7 +196,30 @@ def monitor_image_uri(settings: Settings) -> str:
     return uri
 
 
-def monitoring_schedule_config(settings: Settings, *, baseline_uri: str, output_uri: str) -> dict:
+def _environment_uri(name: str, uri: str) -> str:
+    if len(uri) > ENVIRONMENT_VALUE_MAX:
+        raise EnvironmentValueTooLongError(
+            f"{name} {uri} is {len(uri)} characters, but a Model Monitor environment value takes at most "
+            f"{ENVIRONMENT_VALUE_MAX}: shorten the bucket or prefixes, or set SCONES_MONITOR__EMBEDDING_DRIFT=false")
+    return uri
+
+
+def embedding_environment(settings: Settings, embedding: EmbeddingInputs) -> dict[str, str]:
+    """The embedding drift check's inputs and settings as the analyzer container's environment."""
+    monitor = settings.monitor
+    return {
+        "embedding_model_uri": _environment_uri("the serving model", embedding.model_data_url),
+        "baseline_embeddings_uri": _environment_uri("the baseline embeddings", embedding.embeddings_uri),
+        "mmd_alpha": str(monitor.mmd_alpha),
+        "mmd_permutations": str(monitor.mmd_permutations),
+        "mmd_min_records": str(monitor.mmd_min_records),
+        "mmd_window_records": str(monitor.mmd_window_records),
+        "mmd_seed": str(monitor.mmd_seed),
+    }
+
+
+def monitoring_schedule_config(settings: Settings, *, baseline_uri: str, output_uri: str,
+                               embedding: EmbeddingInputs | None = None) -> dict:
     """The MonitoringScheduleConfig shared by CreateMonitoringSchedule and UpdateMonitoringSchedule."""
     baseline = baseline_uri.rstrip("/")
     max_runtime = min(stopping_condition(settings)["MaxRuntimeInSeconds"], HOURLY_MAX_RUNTIME_SECONDS)
@@ -191,6 +253,7 @@ def monitoring_schedule_config(settings: Settings, *, baseline_uri: str, output_
                 "categorical_comparison_threshold": str(settings.monitor.categorical_comparison_threshold),
                 "ks_alpha": str(settings.monitor.ks_alpha),
                 "min_estimated_accuracy": str(settings.monitor.min_estimated_accuracy),
+                **(embedding_environment(settings, embedding) if embedding else {}),
             },
             "RoleArn": settings.sagemaker_role_arn,
         },
@@ -198,12 +261,12 @@ def monitoring_schedule_config(settings: Settings, *, baseline_uri: str, output_
 
 
 def monitoring_schedule_request(settings: Settings, *, schedule_name: str, baseline_uri: str,
-                                output_uri: str) -> dict:
+                                output_uri: str, embedding: EmbeddingInputs | None = None) -> dict:
     """CreateMonitoringSchedule: the analyzer's container every hour on the endpoint's captured traffic."""
     return {
         "MonitoringScheduleName": schedule_name,
         "MonitoringScheduleConfig": monitoring_schedule_config(settings, baseline_uri=baseline_uri,
-                                                               output_uri=output_uri),
+                                                               output_uri=output_uri, embedding=embedding),
         "Tags": tags(settings, "monitor", schedule_name),
     }
 

@@ -64,18 +64,18 @@ def promote_model(candidate: Any, prefix: str) -> Any:
                 warm_start_model_url=candidate.get("warm_start_model_url"))
 
         @task
-        def build_baseline_request(evaluation_result: dict, **context) -> dict:
+        def build_baseline_request(candidate: dict, evaluation_result: dict, **context) -> dict:
             settings = get_settings()
             store = runtime.object_store(settings)
             evaluation_uri, _ = training.read_evaluation(store, evaluation_result)
             key = model_key(prefix, context)
             return training.build_baseline_request(settings, store, run_key=key, job_name=job_name("baseline", key),
-                                                   evaluation_uri=evaluation_uri)
+                                                   evaluation_uri=evaluation_uri, model_url=candidate["model_url"])
 
         evaluation = runtime.processing_job(task_id="evaluate", config=build_evaluation_request(candidate))
         version = register_model(candidate, evaluation.output)
         passes_quality_gate(evaluation.output) >> version
-        baseline_request = build_baseline_request(evaluation.output)
+        baseline_request = build_baseline_request(candidate, evaluation.output)
         version >> baseline_request
         baseline = runtime.processing_job(task_id="baseline", config=baseline_request)
         approve_then_announce(version, evaluation.output, after=baseline)

@@ -162,12 +162,13 @@ def register(settings: Settings, store: ObjectStore, registry: ModelRegistry, *,
 
 
 def build_baseline_request(settings: Settings, store: ObjectStore, *, run_key: str, job_name: str,
-                           evaluation_uri: str) -> dict:
+                           evaluation_uri: str, model_url: str | None = None) -> dict:
+    """The drift baseline of the model at ``model_url`` (its embeddings too, with ``monitor.embedding_drift``)."""
     return baseline_request(
         settings, run_key=run_key, job_name=job_name,
         code_uri=upload_program(settings, store, "monitor"),
         capture_uri=evaluation_uri.rsplit("/", 1)[0] + "/" + CAPTURE_FILE,
-        output_uri=baseline_uri(settings, run_key),
+        output_uri=baseline_uri(settings, run_key), model_data_url=model_url,
     )
 
 

@@ -1,10 +1,11 @@
 """Drift analyzer entry point: SageMaker Data Capture in, Model Monitor report files out.
 
 ``baseline`` mode profiles capture records (the model's predictions on the validation split) and
-writes ``statistics.json`` and suggested ``constraints.json``. ``analyze`` mode profiles one time
+writes ``statistics.json`` and suggested ``constraints.json`` (and, given the model, the photos'
+``embeddings.npy``). ``analyze`` mode profiles one time
 window, writes ``statistics.json``, ``constraint_violations.json``, ``analysis_summary.json``
-(every check's test, threshold and result, the KS p-values, the estimated accuracy) and
-``shifted_photos.png`` (the most-shifted photos of the interval), and reports completion in
+(every check's test, threshold and result, the KS p-values, the estimated accuracy, the embedding
+MMD test) and ``shifted_photos.png`` (the most-shifted photos of the interval), and reports completion in
 ``/opt/ml/output/message`` as Model Monitor does. The window is read by one worker process per
 CPU. Exit code 0 with or without violations; 1 with a named error when the input cannot be used.
 """
@@ -23,6 +24,8 @@ from checks import CheckConfig, Evaluation, WindowNotes, evaluate
 from cloudwatch import metric_lines, write_metrics
 from constraints import suggest_constraints
 from contract import ContractError, RunConfig, load_config
+from embedding_drift import check_embedding_drift, write_baseline_embeddings
+from embeddings import EmbeddingError
 from feature_statistics import common_counts, features_by_name
 from shifted_photos import STRIP_FILE, Extremes, write_strip
 from window_profile import profile_window as profile_shards
@@ -99,6 +102,11 @@ def run_baseline(config: RunConfig) -> int:
     )
     write_json(config.output_path / STATISTICS_FILE, window.statistics)
     write_json(config.output_path / CONSTRAINTS_FILE, constraints)
+    if config.embedding is not None:
+        written = write_baseline_embeddings(config.embedding, config.dataset_source, config.output_path,
+                                            config.workers)
+        print(f"baseline embeddings: {written['records']} x {written['dimensions']} "
+              f"(a sample of {written['sampled_from']} photos, {written['undecodable']} undecodable)")
     print(
         f"baseline: {window.statistics['dataset']['item_count']} records, "
         f"malformed_records: {window.notes.malformed_records}, "
@@ -144,7 +152,7 @@ def _write_strip(config: RunConfig, shifted: dict[str, Any] | None) -> dict[str,
 
 
 def _summary(config: RunConfig, window: WindowProfile, evaluation: Evaluation,
-             shifted: dict[str, Any] | None) -> dict[str, Any]:
+             shifted: dict[str, Any] | None, embedding: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "endpoint_name": config.endpoint_name,
         "start_time": config.window.start.isoformat() if config.window.start else None,
@@ -160,6 +168,7 @@ def _summary(config: RunConfig, window: WindowProfile, evaluation: Evaluation,
         "estimated_accuracy": evaluation.estimated_accuracy,
         "checks": evaluation.checks,
         "unchecked_features": evaluation.unchecked,
+        "embedding_drift": embedding,
         "shifted_photos": shifted,
         "violation_count": len(evaluation.violations),
     }
@@ -172,10 +181,14 @@ def run_analysis(config: RunConfig, environ: Mapping[str, str]) -> int:
     if constraints is not None:
         evaluation = evaluate(window.statistics, constraints, baseline, window.notes,
                               CheckConfig(config.ks_alpha, config.min_estimated_accuracy))
+    embedding = None
+    if config.embedding is not None and constraints is not None and window.statistics["dataset"]["item_count"]:
+        embedding = check_embedding_drift(evaluation, config.embedding, config.dataset_source, config.window,
+                                          config.workers)
     shifted = _write_strip(config, _most_shifted(window, baseline, evaluation))
     write_json(config.output_path / STATISTICS_FILE, window.statistics)
     write_json(config.output_path / VIOLATIONS_FILE, {"violations": evaluation.violations})
-    write_json(config.output_path / SUMMARY_FILE, _summary(config, window, evaluation, shifted))
+    write_json(config.output_path / SUMMARY_FILE, _summary(config, window, evaluation, shifted, embedding))
     if config.metrics_dir is not None:
         completeness = {}
         for name, feature in features_by_name(window.statistics).items():
@@ -196,6 +209,9 @@ def run_analysis(config: RunConfig, environ: Mapping[str, str]) -> int:
     )
     if evaluation.p_values:
         print("KS p-values: " + ", ".join(f"{name} {p:.3g}" for name, p in sorted(evaluation.p_values.items())))
+    if embedding is not None:
+        detail = f"p-value {embedding['p_value']:.3g}" if "p_value" in embedding else embedding.get("reason", "")
+        print(f"embedding MMD: {embedding['status']}: {detail}")
     if evaluation.estimated_accuracy:
         estimate = evaluation.estimated_accuracy
         print(f"estimated accuracy: {estimate['value']:.3f} ({estimate['method']}, floor {estimate['floor']})")
@@ -216,7 +232,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             write_message(message_path, completion_message(0))
             return code
         return run_analysis(config, environ)
-    except (AnalyzerError, ContractError, FileNotFoundError, ValueError) as exc:
+    except (AnalyzerError, ContractError, EmbeddingError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         write_message(message_path, f"Failed: {exc}")
         return 1

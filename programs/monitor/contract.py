@@ -10,6 +10,12 @@ estimated accuracy's floor from ``min_estimated_accuracy``; the completion messa
 ``SCONES_MESSAGE_PATH`` (default ``/opt/ml/output/message``); the metrics folder from
 ``SCONES_METRICS_DIR``; the number of worker processes from ``SCONES_ANALYZER_WORKERS`` (default:
 every CPU the process may use) and the shard size from ``SCONES_ANALYZER_SHARD_BYTES``.
+
+Embedding drift runs when a model is given: ``embedding_model_uri`` (the serving model's
+``model.tar.gz`` or its folder, a path or an ``s3://`` URI), in analyze mode with
+``baseline_embeddings_uri`` (the baseline's ``embeddings.npy``); its test from ``mmd_alpha``,
+``mmd_permutations``, ``mmd_min_records``, ``mmd_window_records``, ``mmd_baseline_records`` and
+``mmd_seed``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,15 @@ from pathlib import Path
 from accuracy_estimate import DEFAULT_MIN_ESTIMATED_ACCURACY
 from capture import TimeWindow, parse_time
 from constraints import DEFAULT_COMPARISON_THRESHOLD
+from embedding_drift import (
+    DEFAULT_BASELINE_RECORDS,
+    DEFAULT_MIN_RECORDS,
+    DEFAULT_MMD_ALPHA,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_SEED,
+    DEFAULT_WINDOW_RECORDS,
+    EmbeddingConfig,
+)
 from features import DEFAULT_CONFIDENCE_THRESHOLD
 from shift_tests import DEFAULT_ALPHA
 from window_profile import DEFAULT_SHARD_BYTES
@@ -58,6 +73,7 @@ class RunConfig:
     min_estimated_accuracy: float = DEFAULT_MIN_ESTIMATED_ACCURACY
     workers: int = 1
     shard_bytes: int = DEFAULT_SHARD_BYTES
+    embedding: EmbeddingConfig | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--ks-alpha", type=float, help="family-wise level of the KS shift tests")
     parser.add_argument("--min-estimated-accuracy", type=float, help="floor of the label-free accuracy estimate")
     parser.add_argument("--workers", type=int, help="worker processes (default: every CPU available)")
+    parser.add_argument("--embedding-model", help="the serving model (model.tar.gz or its folder): embedding drift")
+    parser.add_argument("--baseline-embeddings", help="the baseline's embeddings.npy (analyze mode)")
+    parser.add_argument("--mmd-alpha", type=float, help="level of the embedding MMD permutation test")
+    parser.add_argument("--mmd-permutations", type=int, help="permutations of the MMD test")
+    parser.add_argument("--mmd-min-records", type=int, help="fewest window photos the MMD test runs on")
+    parser.add_argument("--mmd-window-records", type=int, help="most window photos embedded (a seeded sample)")
+    parser.add_argument("--mmd-baseline-records", type=int, help="most baseline photos embedded (baseline mode)")
+    parser.add_argument("--mmd-seed", type=int, help="seed of the photo samples and the permutations")
     return parser
 
 
@@ -103,6 +127,18 @@ def _positive_int(name: str, raw: object, default: int) -> int:
         raise ContractError(f"{name} {raw!r} is not a whole number: give a positive integer") from exc
     if value < 1:
         raise ContractError(f"{name} {value} is not positive: give a positive integer")
+    return value
+
+
+def _seed(raw: object) -> int:
+    if raw in (None, ""):
+        return DEFAULT_SEED
+    try:
+        value = int(str(raw))
+    except ValueError as exc:
+        raise ContractError(f"mmd_seed {raw!r} is not a whole number: give a non-negative integer") from exc
+    if value < 0:
+        raise ContractError(f"mmd_seed {value} is negative: give a non-negative integer")
     return value
 
 
@@ -156,6 +192,22 @@ def load_config(argv: Sequence[str], environ: Mapping[str, str]) -> RunConfig:
         DEFAULT_COMPARISON_THRESHOLD,
     )
     publish = environ.get("publish_cloudwatch_metrics", "Disabled") == "Enabled"
+    model = pick(args.embedding_model, "embedding_model_uri")
+    embedding = EmbeddingConfig(
+        model=model,
+        baseline_embeddings=pick(args.baseline_embeddings, "baseline_embeddings_uri") or None,
+        alpha=_threshold("mmd_alpha", pick(args.mmd_alpha, "mmd_alpha"), DEFAULT_MMD_ALPHA),
+        permutations=_positive_int("mmd_permutations", pick(args.mmd_permutations, "mmd_permutations"),
+                                   DEFAULT_PERMUTATIONS),
+        min_records=_positive_int("mmd_min_records", pick(args.mmd_min_records, "mmd_min_records"),
+                                  DEFAULT_MIN_RECORDS),
+        window_records=_positive_int("mmd_window_records", pick(args.mmd_window_records, "mmd_window_records"),
+                                     DEFAULT_WINDOW_RECORDS),
+        baseline_records=_positive_int("mmd_baseline_records",
+                                       pick(args.mmd_baseline_records, "mmd_baseline_records"),
+                                       DEFAULT_BASELINE_RECORDS),
+        seed=_seed(pick(args.mmd_seed, "mmd_seed")),
+    ) if model else None
     return RunConfig(
         mode=_mode(pick(args.mode, "analyzer_mode", default="analyze")),
         dataset_source=Path(pick(args.dataset_source, "dataset_source", default=DEFAULT_DATASET_SOURCE)),
@@ -186,4 +238,5 @@ def load_config(argv: Sequence[str], environ: Mapping[str, str]) -> RunConfig:
         workers=_positive_int("workers", pick(args.workers, "SCONES_ANALYZER_WORKERS"), available_cpus()),
         shard_bytes=_positive_int("SCONES_ANALYZER_SHARD_BYTES", environ.get("SCONES_ANALYZER_SHARD_BYTES"),
                                   DEFAULT_SHARD_BYTES),
+        embedding=embedding,
     )

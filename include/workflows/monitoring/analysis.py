@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from include.builders.monitoring import analysis_request, monitoring_schedule_request
+from include.builders.monitoring import EmbeddingInputs, analysis_request, monitoring_schedule_request
 from include.code_bundle import upload_program
 from include.intervals import interval_hours
 from include.settings import Settings
@@ -37,11 +37,12 @@ def capture_hour_prefixes(settings: Settings, store: ObjectStore, start: datetim
 
 
 def build_analysis_request(settings: Settings, store: ObjectStore, *, run_key: str, job_name: str,
-                           capture_uris: list[str], baseline_uri: str, start: datetime, end: datetime) -> dict:
+                           capture_uris: list[str], baseline_uri: str, start: datetime, end: datetime,
+                           embedding: EmbeddingInputs | None = None) -> dict:
     return analysis_request(
         settings, run_key=run_key, job_name=job_name, code_uri=upload_program(settings, store, "monitor"),
         capture_uris=capture_uris, baseline_uri=baseline_uri, start=start, end=end,
-        output_uri=analysis_output_uri(settings, run_key),
+        output_uri=analysis_output_uri(settings, run_key), embedding=embedding,
     )
 
 
@@ -51,6 +52,6 @@ def job_output_uri(job_result: Mapping[str, Any]) -> str:
     return outputs[0]["S3Output"]["S3Uri"].rstrip("/") + "/"
 
 
-def build_schedule_request(settings: Settings, baseline_uri: str) -> dict:
+def build_schedule_request(settings: Settings, baseline_uri: str, embedding: EmbeddingInputs | None = None) -> dict:
     return monitoring_schedule_request(settings, schedule_name=schedule_name(settings), baseline_uri=baseline_uri,
-                                       output_uri=model_monitor_output_uri(settings))
+                                       output_uri=model_monitor_output_uri(settings), embedding=embedding)
