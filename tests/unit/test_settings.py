@@ -224,7 +224,8 @@ def test_dotenv_aws_variables_reach_boto3(tmp_path: Path, monkeypatch):
     config.write_text("[profile dev]\nregion = eu-west-1\n")
     monkeypatch.setenv(ENV_FILE_VARIABLE, str(dotenv(tmp_path, f"AWS_PROFILE=dev\nAWS_CONFIG_FILE={config}\n")))
     for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_DEFAULT_REGION", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # recorded, so the export below is undone after the test
+        monkeypatch.delenv(name)
 
     assert export_dotenv_aws_variables() == {"AWS_PROFILE": "dev", "AWS_CONFIG_FILE": str(config)}
     session = boto3.session.Session()
