@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import random
 import shutil
@@ -55,6 +56,7 @@ from include.settings import load_settings  # noqa: E402
 
 ORDERS = ("random", "oldest_first", "lowest_margin", "lowest_margin_balanced")
 STREAM_SEED_BASE = 500
+MAX_STREAM = 6000
 ARRIVED = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -78,16 +80,20 @@ def night_stream(folder: Path, count: int, seed: int) -> dict[str, str]:
     return json.loads(labels_file.read_text())
 
 
-def review_queue(work: Path, seed: int, count: int, threshold: float) -> tuple[list[QueuedPhoto], dict, dict]:
-    """The photos of the stream the serving model routes to review, as queued photos with their notes."""
+def score_stream(work: Path, seed: int, count: int, threshold: float) -> tuple[list[QueuedPhoto], dict, dict]:
+    """The photos of a ``count``-photo stream the serving model routes to review, as queued photos with notes."""
     stream = work / "review-order" / f"stream-{seed}"
     truths = night_stream(stream, count, STREAM_SEED_BASE + seed)
-    network, config = load_model(work / f"serving-{seed}")
-    network.eval()
-    classifier = VehicleClassifier(network, config)
     names = sorted(truths)
-    images = torch.stack([image_to_uint8_tensor(decode_image((stream / name).read_bytes())) for name in names])
-    probabilities = classifier.probabilities(images).tolist()
+    scores = work / "review-order" / f"stream-{seed}.scores.json"
+    if scores.is_file() and len(cached := json.loads(scores.read_text())) == count:
+        probabilities = [cached[name] for name in names]
+    else:
+        network, config = load_model(work / f"serving-{seed}")
+        network.eval()
+        images = torch.stack([image_to_uint8_tensor(decode_image((stream / name).read_bytes())) for name in names])
+        probabilities = VehicleClassifier(network, config).probabilities(images).tolist()
+        scores.write_text(json.dumps(dict(zip(names, probabilities, strict=True))))
     queue = []
     for index, (name, values) in enumerate(zip(names, probabilities, strict=True)):
         if max(values) >= threshold:
@@ -105,6 +111,20 @@ def review_queue(work: Path, seed: int, count: int, threshold: float) -> tuple[l
     return queue, truths, stats
 
 
+def review_queue(work: Path, seed: int, stream: int, queue_size: int,
+                 threshold: float) -> tuple[list[QueuedPhoto], dict, dict]:
+    """The review queue of a night-time stream long enough that the model queues at least ``queue_size`` photos
+    (at most ``MAX_STREAM`` photos): a serving model sure of most night photos queues few of them."""
+    known = work / "review-order" / f"stream-{seed}.length"
+    count = int(known.read_text()) if known.is_file() else stream
+    queue, truths, stats = score_stream(work, seed, count, threshold)
+    if len(queue) < queue_size and count < MAX_STREAM:
+        count = min(MAX_STREAM, math.ceil(count * queue_size / max(1, len(queue)) * 1.05))
+        queue, truths, stats = score_stream(work, seed, count, threshold)
+    known.write_text(str(count))
+    return queue, truths, stats
+
+
 def chosen_photos(queue: list[QueuedPhoto], order: str, budget: int, seed: int) -> list[str]:
     if order == "random":
         ranked = random.Random(f"review-order-{seed}").sample(queue, len(queue))
@@ -113,13 +133,13 @@ def chosen_photos(queue: list[QueuedPhoto], order: str, budget: int, seed: int) 
     return [photo.path.rsplit("/", 1)[-1] for photo in ranked[:budget]]
 
 
-def prepare(seed: int, work: str, stream: int, threshold: float) -> dict:
+def prepare(seed: int, work: str, stream: int, queue_size: int, threshold: float) -> dict:
     """The serving model of ``seed`` (trained if not cached) and its review queue."""
     torch.set_num_threads(1)
     work_path = Path(work)
     base, _ = base_partition(work_path)
     _, _, seconds = serving_model(base, work_path / f"serving-{seed}", settings_hyperparameters(seed))
-    _, _, stats = review_queue(work_path, seed, stream, threshold)
+    _, _, stats = review_queue(work_path, seed, stream, queue_size, threshold)
     return {"seed": seed, "serving_seconds": round(seconds), **stats}
 
 
@@ -132,12 +152,12 @@ def labelled_folder(folder: Path, stream: Path, names: list[str], truths: dict[s
     return folder
 
 
-def run_one(seed: int, order: str, budget: int, work: str, stream: int, threshold: float) -> dict:
+def run_one(seed: int, order: str, budget: int, work: str, stream: int, queue_size: int, threshold: float) -> dict:
     """One retraining from the serving model on ``budget`` labels taken in ``order``."""
     torch.set_num_threads(1)
     work_path = Path(work)
     base, md5 = base_partition(work_path)
-    queue, truths, _ = review_queue(work_path, seed, stream, threshold)
+    queue, truths, _ = review_queue(work_path, seed, stream, queue_size, threshold)
     names = chosen_photos(queue, order, budget, seed)
     model_dir = work_path / f"serving-{seed}"
     network, config = load_model(model_dir)
@@ -189,6 +209,8 @@ def main() -> int:
     parser.add_argument("--curve-orders", nargs="*", default=["random", "lowest_margin"], choices=ORDERS,
                         help="orders also run at the budgets below the largest")
     parser.add_argument("--stream", type=int, default=1200, help="night photos arriving during the episode")
+    parser.add_argument("--queue-size", type=int, default=600,
+                        help="the stream grows (to at most 6000 photos) until the model queues this many")
     parser.add_argument("--jobs", type=int, default=1, help="trainings side by side (one torch thread each)")
     parser.add_argument("--work", type=Path, default=PROJECT_ROOT / ".data" / "recovery-bench")
     arguments = parser.parse_args()
@@ -204,10 +226,11 @@ def main() -> int:
     started = time.perf_counter()
     rows = []
     with ProcessPoolExecutor(arguments.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for prepared in [pool.submit(prepare, seed, str(work), arguments.stream, threshold)
+        for prepared in [pool.submit(prepare, seed, str(work), arguments.stream, arguments.queue_size, threshold)
                          for seed in arguments.seeds]:
             print(json.dumps(prepared.result()), flush=True)
-        futures = [pool.submit(run_one, *task, str(work), arguments.stream, threshold) for task in tasks]
+        futures = [pool.submit(run_one, *task, str(work), arguments.stream, arguments.queue_size,
+                               threshold) for task in tasks]
         for future in futures:
             rows.append(future.result())
             print(json.dumps(rows[-1]), flush=True)
