@@ -1,4 +1,5 @@
-"""The review queue reviewers see: waiting photos only, oldest first, paged, each with why it was queued."""
+"""The review queue reviewers see: waiting photos only, oldest first or least certain first, paged, each with why
+it was queued."""
 
 from __future__ import annotations
 
