@@ -9,7 +9,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["dag_parse_bench.py", "ingest_bench.py", "training_bench.py", "model_server_bench.py",
               "analyzer_bench.py", "drift_bench.py", "inference_scale_bench.py", "arrival_latency_bench.py",
-              "hostile_photo_bench.py", "local_execution_bench.py", "demo_bench.py", "recovery_bench.py"]
+              "hostile_photo_bench.py", "local_execution_bench.py", "demo_bench.py", "recovery_bench.py",
+              "review_order_bench.py"]
 
 
 def main() -> int:

@@ -14,17 +14,21 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include.review import RECORD_SUFFIX, VEHICLE_CLASSES
+from include.review_order import DESCRIPTIONS, INFORMATIVE_ORDERS, order_photos
 from include.settings import Settings
 from include.storage import ObjectInfo, ObjectNotFoundError, ObjectStore
 
 NOTE_SUFFIX = ".json"
 _HOUR_PATH = re.compile(r"^(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 _UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f\\]")
+_READERS = 16
 
 
 class PhotoKeyRefusedError(ValueError):
@@ -75,6 +79,10 @@ class QueuePage:
     order: str
 
     @property
+    def order_description(self) -> str:
+        return DESCRIPTIONS.get(self.order, self.order)
+
+    @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.size))
 
@@ -93,9 +101,9 @@ def _interval_start(path: str) -> datetime | None:
         return None
 
 
-def waiting_photos(settings: Settings, store: ObjectStore, now: datetime | None = None) -> list[QueuedPhoto]:
-    """Every queued photo nobody has labelled yet and still within the review window, in ``review.queue_order``
-    (notes not read yet)."""
+def queued_photos(settings: Settings, store: ObjectStore, now: datetime | None = None) -> list[QueuedPhoto]:
+    """Every queued photo nobody has labelled yet and still within the review window, in no particular order
+    (notes not read)."""
     review_root = settings.s3_uri(settings.prefixes.review) + "/"
     objects: dict[str, ObjectInfo] = {info.uri: info for info in store.list(review_root)}
     window_opened = (now or datetime.now(UTC)) - timedelta(days=settings.review.window_days)
@@ -108,15 +116,22 @@ def waiting_photos(settings: Settings, store: ObjectStore, now: datetime | None 
             continue
         waiting.append(QueuedPhoto(key=uri.removeprefix(f"s3://{settings.bucket}/"), run_key=run_key, path=path,
                                    queued_at=info.last_modified, interval_start=_interval_start(path)))
+    return waiting
 
-    def oldest_first(photo: QueuedPhoto) -> tuple:
-        return (photo.interval_start or photo.queued_at, photo.queued_at, photo.key)
 
-    return sorted(waiting, key=oldest_first, reverse=settings.review.queue_order == "newest_first")
+def waiting_photos(settings: Settings, store: ObjectStore, now: datetime | None = None) -> list[QueuedPhoto]:
+    """The waiting photos in ``review.queue_order``; with an informative order each carries its note (read
+    here, since the order needs its probabilities), with an arrival order the notes are not read yet."""
+    waiting = queued_photos(settings, store, now)
+    if settings.review.queue_order in INFORMATIVE_ORDERS:
+        waiting = _parallel(lambda photo: read_note(settings, store, photo), waiting)
+    return order_photos(waiting, settings.review.queue_order)
 
 
 def read_note(settings: Settings, store: ObjectStore, photo: QueuedPhoto) -> QueuedPhoto:
     """The photo with its inference note (why it was queued, the probabilities); an unreadable note is empty."""
+    if photo.note:
+        return photo
     try:
         note = json.loads(store.get_bytes(settings.s3_uri(photo.key) + NOTE_SUFFIX))
     except (ObjectNotFoundError, ValueError):
@@ -131,8 +146,15 @@ def queue_page(settings: Settings, store: ObjectStore, number: int = 1) -> Queue
     size = settings.review.page_size
     number = max(1, number)
     chosen = waiting[(number - 1) * size: number * size]
-    return QueuePage([read_note(settings, store, photo) for photo in chosen], number, size, len(waiting),
+    return QueuePage(_parallel(lambda photo: read_note(settings, store, photo), chosen), number, size, len(waiting),
                      settings.review.queue_order)
+
+
+def _parallel(read: Callable[[QueuedPhoto], QueuedPhoto], photos: list[QueuedPhoto]) -> list[QueuedPhoto]:
+    if len(photos) < 2:
+        return [read(photo) for photo in photos]
+    with ThreadPoolExecutor(min(_READERS, len(photos))) as pool:
+        return list(pool.map(read, photos))
 
 
 def servable_photo_uri(settings: Settings, key: str) -> str:

@@ -205,7 +205,7 @@ class Registry(_Section):
 
 
 class Review(_Section):
-    queue_order: Literal["oldest_first", "newest_first"]
+    queue_order: Literal["oldest_first", "newest_first", "lowest_margin", "lowest_margin_balanced"]
     page_size: int = Field(ge=1, le=200)
     thumbnail_pixels: int = Field(ge=32, le=1024)
     window_days: int = Field(ge=1)

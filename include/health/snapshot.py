@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from include.builders.registry import APPROVAL_AT, APPROVAL_BY
 from include.intervals import as_utc
 from include.registry import MODEL_PACKAGE_TAG, ModelRegistry, ModelVersionNotFoundError
-from include.review_queue import waiting_photos
+from include.review_queue import queued_photos
 from include.run_keys import RUN_KEY_PROPERTY
 from include.runtime.capabilities import ServedModels
 from include.settings import Settings
@@ -254,7 +254,7 @@ def routing_history(settings: Settings, store: ObjectStore) -> list[RoutingTotal
 
 
 def review_backlog(settings: Settings, store: ObjectStore, now: datetime) -> ReviewBacklog:
-    waiting = waiting_photos(settings, store)
+    waiting = queued_photos(settings, store)
     if not waiting:
         return ReviewBacklog(0, None, None)
     oldest = min(as_utc(photo.queued_at) for photo in waiting)

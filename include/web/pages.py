@@ -39,7 +39,7 @@ REVIEW_PAGE = _ENVIRONMENT.from_string("""<!doctype html>
 <header>
   <h1>Review queue</h1>
   <span class="muted">{{ page.total }} photo{{ "" if page.total == 1 else "s" }} waiting,
-    {{ "oldest" if page.order == "oldest_first" else "newest" }} first · page {{ page.number }} of {{ page.pages }}
+    {{ page.order_description }} · page {{ page.number }} of {{ page.pages }}
     · signed in as {{ reviewer }}</span>
 </header>
 {% if not can_label %}<p class="error">You may look at the queue; labelling needs edit access to the

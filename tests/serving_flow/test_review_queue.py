@@ -1,4 +1,5 @@
-"""The review queue reviewers see: waiting photos only, oldest first, paged, each with why it was queued."""
+"""The review queue reviewers see: waiting photos only, oldest first or least certain first, paged, each with why
+it was queued."""
 
 from __future__ import annotations
 
@@ -102,3 +103,72 @@ def test_photos_in_the_review_and_capture_prefixes_are_servable(settings, key):
 def test_every_other_key_is_refused(settings, key):
     with pytest.raises(PhotoKeyRefusedError):
         servable_photo_uri(settings, key)
+
+
+def uncertain_queue(settings, store, count: int) -> dict[str, float]:
+    """``count`` photos over several hours, each noted with the serving model's probabilities; their margins."""
+    margins = {}
+    for index in range(count):
+        p_bicycle = round(((index * 53) % 97) / 97, 4)
+        key = f"review/20260301T{index % 5:02d}00/2026/03/01/{index % 5:02d}/p{index:02d}.png"
+        queue(settings, store, key, {**NOTE, "confidence": max(p_bicycle, 1 - p_bicycle),
+                                     "inferences": [p_bicycle, round(1 - p_bicycle, 4)]})
+        margins[key] = abs(2 * p_bicycle - 1)
+    return margins
+
+
+def test_the_lowest_margin_order_shows_the_photos_the_model_was_least_sure_about_first(store, monkeypatch):
+    monkeypatch.setenv("SCONES_REVIEW__QUEUE_ORDER", "lowest_margin")
+    monkeypatch.setenv("SCONES_REVIEW__PAGE_SIZE", "5")
+    get_settings.cache_clear()
+    settings = get_settings()
+    margins = uncertain_queue(settings, store, 23)
+    first = queue_page(settings, store, 1)
+    assert {photo.key for photo in first.photos} == set(sorted(margins, key=margins.get)[:5])
+    assert [photo.key for photo in first.photos] == [photo.key for photo in waiting_photos(settings, store)][:5]
+    assert first.as_dict()["order"] == "lowest_margin" and first.order_description == "least certain first"
+
+
+def test_pages_of_an_informative_order_cover_the_queue_once_in_order(store, monkeypatch):
+    monkeypatch.setenv("SCONES_REVIEW__QUEUE_ORDER", "lowest_margin")
+    monkeypatch.setenv("SCONES_REVIEW__PAGE_SIZE", "4")
+    get_settings.cache_clear()
+    settings = get_settings()
+    margins = uncertain_queue(settings, store, 10)
+    pages = [queue_page(settings, store, number) for number in (1, 2, 3, 4)]
+    shown = [photo.key for page in pages for photo in page.photos]
+    assert [len(page.photos) for page in pages] == [4, 4, 2, 0] and pages[0].pages == 3
+    assert shown == sorted(margins, key=lambda key: (margins[key], key))  # no margin ties in this queue
+    assert all(photo.probabilities for page in pages for photo in page.photos)
+
+
+def test_a_labelled_photo_leaves_an_informative_queue_and_the_next_least_sure_moves_up(store, monkeypatch):
+    monkeypatch.setenv("SCONES_REVIEW__QUEUE_ORDER", "lowest_margin")
+    get_settings.cache_clear()
+    settings = get_settings()
+    margins = uncertain_queue(settings, store, 6)
+    ranked = sorted(margins, key=margins.get)
+    label_photo(settings, store, ranked[0], "bicycle", reviewer="alice")
+    assert [photo.key for photo in waiting_photos(settings, store)] == ranked[1:]
+
+
+def test_an_informative_order_lists_a_photo_without_a_note_last(store, monkeypatch):
+    monkeypatch.setenv("SCONES_REVIEW__QUEUE_ORDER", "lowest_margin")
+    get_settings.cache_clear()
+    settings = get_settings()
+    loose = queue(settings, store, "review/manual-run-1/loose.png")
+    margins = uncertain_queue(settings, store, 3)
+    assert [photo.key for photo in waiting_photos(settings, store)] == [*sorted(margins, key=margins.get), loose]
+
+
+def test_the_review_page_names_its_order_and_shows_the_photos_in_it(store, monkeypatch):
+    from include.web.pages import review_page
+
+    monkeypatch.setenv("SCONES_REVIEW__QUEUE_ORDER", "lowest_margin")
+    get_settings.cache_clear()
+    settings = get_settings()
+    margins = uncertain_queue(settings, store, 4)
+    html = review_page(queue_page(settings, store), base="", reviewer="alice", can_label=True)
+    assert "4 photos waiting,\n    least certain first · page 1 of 1" in html
+    positions = [html.index(f'data-photo="{key}"') for key in sorted(margins, key=margins.get)]
+    assert positions == sorted(positions)

@@ -119,6 +119,11 @@ def test_human_review_settings_load_with_their_defaults():
     assert settings.prefixes.not_a_vehicle == "incoming/not-a-vehicle"
 
 
+@pytest.mark.parametrize("order", ["oldest_first", "newest_first", "lowest_margin", "lowest_margin_balanced"])
+def test_the_review_queue_can_be_ordered_by_arrival_or_by_informativeness(order):
+    assert load_settings(environ={"SCONES_REVIEW__QUEUE_ORDER": order}).review.queue_order == order
+
+
 def test_an_unknown_queue_order_names_its_setting():
     with pytest.raises(SettingsError, match="SCONES_REVIEW__QUEUE_ORDER"):
         load_settings(environ={"SCONES_REVIEW__QUEUE_ORDER": "random"})
