@@ -37,6 +37,7 @@ from include.runtime.local.model_handler import (
     load_model_version,
     smoke_png,
 )
+from include.runtime.local.model_server_faults import GREEN_TARGET, InjectedFaults
 from include.runtime.local.model_server_files import write_json_atomically
 from include.runtime.local.traffic_shift import GREEN, ShiftPlan, TrafficShiftingError, TrafficSplit, run_shift
 
@@ -156,7 +157,8 @@ class Endpoint:
 class EndpointRegistry:
     """The endpoints one server hosts, deployed blue/green and restored after a restart."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, faults: InjectedFaults | None = None) -> None:
+        self.faults = faults  # planned error answers for the new model of an update (tests and the soak only)
         self.models_root = state_dir / "models"
         self.records_root = state_dir / "endpoints"
         self._endpoints: dict[str, Endpoint] = {}
@@ -260,6 +262,13 @@ class EndpointRegistry:
                 self._shifts.pop(blue.name, None)
         return f"rolled back to config {blue.request.config_name}: {reason}" if reason else None
 
+    def _planned_green_error(self) -> None:
+        """Raise the next planned answer for the new model of an update, if a test or the soak queued one."""
+        planned = self.faults.next_answer(GREEN_TARGET) if self.faults is not None else None
+        if planned is not None:
+            raise InvocationError(planned["status"], planned["code"],
+                                  planned.get("message", f"injected {planned['code']} from the new model (planned)"))
+
     def delete(self, name: str) -> None:
         with self._deploy_lock, self._lock:
             endpoint = self._endpoints.pop(name, None)
@@ -290,6 +299,7 @@ class EndpointRegistry:
             endpoint = shift.green
             started = time.perf_counter()
             try:
+                self._planned_green_error()
                 inference = endpoint.handler.invoke(body, content_type, accept)
             except InvocationError as error:
                 shift.split.record_green((time.perf_counter() - started) * 1000, server_error=error.status >= 500)

@@ -143,10 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s",
     )
     listener = bind_socket(args.host, args.port)
-    registry = EndpointRegistry(state_dir)
+    faults = InjectedFaults.from_environment()
+    registry = EndpointRegistry(state_dir, faults=faults)
     app = ModelServerApp(registry, max_payload_bytes=args.max_payload_bytes,
                          inference_workers=args.workers or os.cpu_count() or 2, log_path=state_dir / LOG_FILE,
-                         faults=InjectedFaults.from_environment())
+                         faults=faults)
     server = QuietServer(server_config(app.starlette(), limit_concurrency=args.limit_concurrency,
                                        graceful_seconds=args.graceful_seconds))
     try:

@@ -7,8 +7,12 @@ running the model::
     {"answers": [{"status": 503, "code": "ServiceUnavailable"}, {"status": 400, "code": "ThrottlingException"}]}
 
 Each answer given is removed from the file and appended to ``<file>.served`` (JSON lines), so whoever planned
-them can count what the server served. Without the variable — the default, and how every DAG and the demo run
-it — the server has no such hook. ``devtools.soak`` uses it for its endpoint 5xx and throttling bursts.
+them can count what the server served. An answer with ``"target": "green"`` is kept for the new (green) model
+of a blue/green update: only an invocation the update routes to that model while it bakes takes it, and the
+error counts against the update's rollback alarm (``{"status": 500, "code": "ModelError", "target": "green"}``);
+every other call takes only the answers without a target. Without the variable — the default, and how every DAG
+and the demo run it — the server has no such hook. ``devtools.soak`` uses it for its endpoint 5xx and throttling
+bursts, and to roll back the retrained model's update during a drift episode.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 FAULTS_VARIABLE = "SCONES_MODEL_SERVER_FAULTS"
 SERVED_SUFFIX = ".served"
+GREEN_TARGET = "green"
+"""The ``target`` of an answer for the new model of a blue/green update (the only target there is)."""
 
 
 class FaultPlanError(ValueError):
@@ -34,6 +40,9 @@ def check_answer(answer: Any) -> dict[str, Any]:
             and isinstance(answer.get("code"), str) and answer["code"]):
         raise FaultPlanError(f"a planned answer needs an HTTP error status (400-599) and an error code, not "
                              f"{answer!r:.200}: e.g. {{'status': 503, 'code': 'ServiceUnavailable'}}")
+    if answer.get("target", GREEN_TARGET) != GREEN_TARGET:
+        raise FaultPlanError(f"a planned answer's target can only be {GREEN_TARGET!r} (the new model of a blue/green "
+                             f"update), not {answer['target']!r:.100}; leave it out to answer any call")
     return answer
 
 
@@ -92,12 +101,14 @@ class InjectedFaults:
         path = environ.get(FAULTS_VARIABLE, "")
         return cls(Path(path)) if path else None
 
-    def next_answer(self) -> dict[str, Any] | None:
+    def next_answer(self, target: str | None = None) -> dict[str, Any] | None:
+        """The oldest queued answer for ``target`` (``None``: any call; ``"green"``: the new model in an update)."""
         with self._lock:
             answers = _read(self.path)
-            if not answers:
+            position = next((n for n, answer in enumerate(answers) if answer.get("target") == target), None)
+            if position is None:
                 return None
-            answer, rest = answers[0], answers[1:]
+            answer, rest = answers[position], answers[:position] + answers[position + 1:]
             _write(self.path, rest)
             with open(f"{self.path}{SERVED_SUFFIX}", "a") as served:
                 served.write(json.dumps({**answer, "at": datetime.now(UTC).isoformat()}) + "\n")
