@@ -29,8 +29,10 @@ from devtools.soak.plan import (
     CORRUPT_CAPTURE,
     ENDPOINT_ERROR_BURST,
     ENDPOINT_ERRORS,
+    NEW_MODEL_ERROR,
     NO_NEW_DATA,
     RELABEL,
+    ROLLBACK_DURING_DRIFT,
     SCHEDULER_KILL,
     TRAINING_JOB_KILL,
     WORKER_KILL,
@@ -48,6 +50,8 @@ RUN_TIMEOUT = 1200
 FAULT_FILE = "model_server_faults.json"
 WORKER_KILL_TASK = "write_monitoring_report"   # the longest task of a monitor run
 TRAINING_PROGRAM = "train.py"
+IDLE_GIVE_UP_SECONDS = 20   # no run active this long (the Asset-triggered deploy is created within seconds)
+PROBES = 5   # invocations the soak sends the retrained model during its bake, at most (the first error trips it)
 
 
 def soak_environment(plan: SoakPlan, root: Path) -> dict[str, str]:
@@ -191,6 +195,100 @@ class Soak:
                                            + f") during scones_inference {run_id}, which ended {state}"
                                            + (f"; {left} planned answers were never asked for" if left else ""))
 
+    def plan_new_model_error(self) -> None:
+        """Queue the retrained model's error: only an invocation its blue/green update routes to it takes it."""
+        model_server_faults.plan_answers(self.root / FAULT_FILE, [NEW_MODEL_ERROR])
+        self.ledger.rollbacks_planned += 1
+
+    def roll_back_retrained_model(self, where: str, retrained: bool, drift: str | None) -> None:
+        """Send the retrained model photos while its update bakes; its planned error trips the rollback alarm.
+
+        Traffic during the bake is what the alarm watches (no inference runs then: the next interval waits for
+        the deployment). The endpoint must end serving the model it served before, the deploy run failed.
+        """
+        from include import runtime
+        from include.runtime.local.model_server_control import describe_endpoint
+        from include.runtime.local.serving import model_server_url
+
+        name = self.settings.deploy.endpoint_name
+        served = runtime.served_models(self.settings)
+        before = served.served_model(name)
+        deploys_before = {run["dag_run_id"] for run in self.airflow.runs("scones_deploy")}
+        url = model_server_url(self.settings)
+        shifting = self.wait_for_update(url, name) if retrained else None
+        answers = self.probe_update(url, name, drift) if shifting else []
+        self.wait_idle()
+        left = model_server_faults.clear_answers(self.root / FAULT_FILE)
+        after = served.served_model(name)
+        new_deploys = [run for run in self.airflow.runs("scones_deploy") if run["dag_run_id"] not in deploys_before]
+        failure = describe_endpoint(url, name).get("failure_reason") or ""
+        kept = before is not None and after is not None and after.model_package_arn == before.model_package_arn
+        for run in new_deploys:
+            if run["state"] == "failed" and kept and "rolled back" in failure:
+                self.ledger.rolled_back_deploys.append(("scones_deploy", run["dag_run_id"]))
+        self.fault(ROLLBACK_DURING_DRIFT, where,
+                   (f"the retrained model's update to {shifting['config_name']} answered "
+                    + ", ".join(answers) + " during its bake" if shifting else
+                    "no blue/green update started (" + ("the monitor run retrained" if retrained else
+                                                        "the monitor run did not retrain") + ")")
+                   + "; scones_deploy " + (", ".join(f"{r['dag_run_id']} ended {r['state']}" for r in new_deploys)
+                                           or "did not run")
+                   + f"; the endpoint serves {after.model_package_arn if after else None}"
+                   + (" as before" if kept else f", not {before.model_package_arn if before else None}")
+                   + (f" ({failure[:160]})" if failure else "")
+                   + (f"; {left} planned answer(s) never asked for" if left else ""))
+
+    def wait_for_update(self, url: str, name: str) -> dict | None:
+        """The endpoint's ``traffic_shifting`` once the retrained model's update bakes; None if none comes."""
+        from include.runtime.local.model_server_control import describe_endpoint
+
+        deadline = time.monotonic() + RUN_TIMEOUT
+        checked = busy = time.monotonic()
+        while time.monotonic() < deadline:
+            shifting = describe_endpoint(url, name).get("traffic_shifting")
+            if shifting:
+                return shifting
+            if time.monotonic() - checked > 3:
+                checked = time.monotonic()
+                if invariants.active_runs(self.airflow):
+                    busy = checked
+                elif checked - busy > IDLE_GIVE_UP_SECONDS:
+                    return None   # the retraining ended without an update (its gate failed, or it skipped)
+            time.sleep(0.2)
+        return None
+
+    def probe_update(self, url: str, name: str, drift: str | None) -> list[str]:
+        """Invoke the endpoint with courier photos while the update shifts traffic; what each call answered.
+
+        The photos are rendered for the probe (not uploaded): no courier photo is classified twice.
+        """
+        import urllib.error
+        import urllib.request
+
+        from devtools.synthetic import write_courier_photos
+        from include.runtime.local.model_server_control import describe_endpoint
+
+        answers: list[str] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            write_courier_photos(tmp, count=PROBES, seed=self.plan.seed, drift=drift, size_range=PHOTO_SIZES)
+            for name_on_disk in sorted(json.loads((Path(tmp) / TRUTHS).read_text())):
+                if not describe_endpoint(url, name).get("traffic_shifting"):
+                    break
+                kind = "image/png" if name_on_disk.endswith(".png") else "image/jpeg"
+                request = urllib.request.Request(
+                    f"{url}/endpoints/{name}/invocations", data=(Path(tmp) / name_on_disk).read_bytes(),
+                    headers={"Content-Type": kind, "Accept": "application/json"}, method="POST")
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        answers.append(f"{response.status} from "
+                                       f"{response.headers.get('x-Amzn-Invoked-Production-Variant')}")
+                except urllib.error.HTTPError as error:
+                    body = json.loads(error.read() or b"{}")
+                    answers.append(f"{error.code} {body.get('__type')} (original status "
+                                   f"{body.get('OriginalStatusCode')})")
+                    break
+        return answers
+
     def kill_task_process(self, dag_id: str, run_id: str, task_id: str) -> str:
         """kill -9 of the task's process as soon as it runs; says what was killed."""
         running = kills.running_task(self.airflow, dag_id, run_id, task_id, timeout=300)
@@ -316,7 +414,11 @@ class Soak:
         if CORRUPT_CAPTURE in interval.faults:
             self.corrupt_capture_file(where)
         window_end = datetime.now(UTC) + timedelta(seconds=1)
+        if ROLLBACK_DURING_DRIFT in interval.faults:
+            self.plan_new_model_error()
         self.monitor(interval, window_start, window_end)
+        if ROLLBACK_DURING_DRIFT in interval.faults:
+            self.roll_back_retrained_model(where, self.ledger.monitor_runs[-1].retrain_triggered, interval.drift)
         self.say(f"{where}: {interval.photos} photos{f' ({interval.drift})' if interval.drift else ''}, "
                  f"inference {state} {json.dumps(routing['counts']) if routing else ''}, {labelled} labels given")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from include.runtime.local.model_server_faults import GREEN_TARGET
+
 CALENDAR_START = datetime(2026, 3, 1, tzinfo=UTC)
 
 # Faults, each applied at one set point of the calendar.
@@ -19,13 +21,17 @@ RELABEL = "a review label for a photo already relabelled"
 ENDPOINT_ERRORS = "endpoint 5xx bursts and throttling during inference"
 WORKER_KILL = "kill -9 of a task's worker process mid-run"
 TRAINING_JOB_KILL = "kill -9 of a training job mid-run"
+ROLLBACK_DURING_DRIFT = "a blue/green deployment rolled back by its alarm during a drift episode"
 FAULTS = (SCHEDULER_KILL, BACKFILL_OVER_DRIFT, NO_NEW_DATA, CORRUPT_CAPTURE, RELABEL, ENDPOINT_ERRORS, WORKER_KILL,
-          TRAINING_JOB_KILL)
+          TRAINING_JOB_KILL, ROLLBACK_DURING_DRIFT)
 DAY_ZERO_FAULTS = (TRAINING_JOB_KILL,)
 """Faults of day zero (the first ingest, training and deployment), before the calendar's first interval."""
 ENDPOINT_ERROR_BURST = ({"status": 500, "code": "InternalFailure"}, {"status": 503, "code": "ServiceUnavailable"},
                         {"status": 400, "code": "ThrottlingException"}) * 8
 """What the model server answers instead of the model during the burst: 5xx and throttling, interleaved."""
+NEW_MODEL_ERROR = {"status": 500, "code": "ModelError", "target": GREEN_TARGET,
+                   "message": "the retrained model fails on this photo (planned by the soak)"}
+"""What the retrained (green) model answers during its bake: a server error, which trips the rollback alarm."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ class SoakPlan:
             faults.append(ENDPOINT_ERRORS)   # the busy interval: the most photos in flight
         if (day, index) == (first.first_day, last_index):
             faults.append(WORKER_KILL)       # the drifted interval's monitor run, the one that retrains
+            faults.append(ROLLBACK_DURING_DRIFT)   # ... and whose retrained model's deployment rolls back
         if (day, index) == (first.first_day, 0):
             faults.append(SCHEDULER_KILL)
         if (day, index) == (first.first_day, last_index):

@@ -1,4 +1,5 @@
-"""The soak's calendar: traffic with a rhythm and a busy interval, a drift episode that ends, every fault placed."""
+"""The soak's calendar: traffic with a rhythm and a busy interval, a drift episode that ends, every fault placed;
+the failed runs it expects (only the deployments it rolled back)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ import itertools
 
 import pytest
 
-from devtools.soak.plan import DAY_ZERO_FAULTS, FAULTS, SoakPlan
+from devtools.soak.invariants import Ledger, failure_invariants
+from devtools.soak.plan import (
+    DAY_ZERO_FAULTS,
+    FAULTS,
+    NEW_MODEL_ERROR,
+    ROLLBACK_DURING_DRIFT,
+    WORKER_KILL,
+    SoakPlan,
+)
 from devtools.soak.report import failures, table
+from include.runtime.local.model_server_faults import GREEN_TARGET, check_answer
 
 
 def every_interval(plan: SoakPlan):
@@ -76,3 +86,47 @@ def test_drift_alerts_are_counted_per_monitor_interval(tmp_path):
     alerts.publish("Scones drift: alert", "scones_monitor 20260303T0000: DRIFT ALERT\n- why")
     alerts.publish("Task failed: scones_train", "scones_monitor 20260303T0000: not a drift alert")
     assert drift_alerts_per_interval(settings) == {"20260302T0000": 2, "20260303T0000": 1}
+
+
+@pytest.mark.parametrize("plan", [SoakPlan(days=3, interval_hours=24), SoakPlan(days=30, interval_hours=6)])
+def test_the_rollback_falls_on_the_drifted_interval_whose_monitor_run_retrains(plan):
+    [where] = [i for i in every_interval(plan) if ROLLBACK_DURING_DRIFT in i.faults]
+    assert where.drift is not None and plan.episodes[0].covers(where.day)
+    assert WORKER_KILL in where.faults, "the monitor run the worker kill hits is the one that retrains"
+    assert where.index == plan.intervals_per_day - 1
+
+
+def test_the_retrained_models_planned_error_targets_only_the_new_model():
+    assert NEW_MODEL_ERROR["target"] == GREEN_TARGET and NEW_MODEL_ERROR["status"] >= 500
+    assert check_answer(dict(NEW_MODEL_ERROR)) == NEW_MODEL_ERROR
+
+
+def failed(*runs: tuple[str, str]) -> list[dict]:
+    return [{"dag_id": dag, "dag_run_id": run} for dag, run in runs]
+
+
+def test_a_rollback_seen_happening_is_the_one_failed_run_expected():
+    ledger = Ledger(rollbacks_planned=1, rolled_back_deploys=[("scones_deploy", "asset_triggered__1")])
+    rows = {i.name: i for i in failure_invariants(failed(("scones_deploy", "asset_triggered__1")), ledger)}
+    assert rows["deployments rolled back"].ok and rows["deployments rolled back"].value == 1
+    assert rows["DAG runs failed (rolled-back deployments expected)"].ok
+
+
+def test_a_planned_rollback_that_did_not_happen_fails():
+    rows = {i.name: i for i in failure_invariants([], Ledger(rollbacks_planned=1))}
+    assert not rows["deployments rolled back"].ok
+    assert rows["DAG runs failed (rolled-back deployments expected)"].ok
+
+
+def test_any_other_failed_run_fails_even_beside_a_rollback():
+    ledger = Ledger(rollbacks_planned=1, rolled_back_deploys=[("scones_deploy", "asset_triggered__1")])
+    rows = {i.name: i for i in failure_invariants(
+        failed(("scones_deploy", "asset_triggered__1"), ("scones_monitor", "manual__2")), ledger)}
+    assert not rows["DAG runs failed (rolled-back deployments expected)"].ok
+    assert "scones_monitor manual__2" in rows["DAG runs failed (rolled-back deployments expected)"].detail
+
+
+def test_a_failed_deployment_not_seen_rolling_back_fails_both_rows():
+    rows = {i.name: i for i in failure_invariants(failed(("scones_deploy", "asset_triggered__1")), Ledger())}
+    assert not rows["deployments rolled back"].ok
+    assert not rows["DAG runs failed (rolled-back deployments expected)"].ok

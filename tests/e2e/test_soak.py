@@ -13,7 +13,14 @@ import sys
 
 import pytest
 
-from devtools.soak.plan import ENDPOINT_ERROR_BURST, ENDPOINT_ERRORS, FAULTS, TRAINING_JOB_KILL, WORKER_KILL
+from devtools.soak.plan import (
+    ENDPOINT_ERROR_BURST,
+    ENDPOINT_ERRORS,
+    FAULTS,
+    ROLLBACK_DURING_DRIFT,
+    TRAINING_JOB_KILL,
+    WORKER_KILL,
+)
 from include.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -72,3 +79,12 @@ def test_the_killed_task_and_training_job_were_retried_and_succeeded(soak):
     final = {i["name"]: i for i in soak["days"][-1]["invariants"]}
     assert final["task tries retried"]["value"] >= 2
     assert final["tasks retried after a deterministic failure"]["value"] == 0
+
+
+def test_the_retrained_models_deployment_rolled_back_and_the_old_model_kept_serving(soak):
+    [rollback] = [f for f in soak["faults"] if f["fault"] == ROLLBACK_DURING_DRIFT]
+    assert "500 ModelError" in rollback["outcome"] and "as before" in rollback["outcome"], rollback
+    assert "ended failed" in rollback["outcome"] and "error alarm" in rollback["outcome"], rollback
+    final = {i["name"]: i for i in soak["days"][-1]["invariants"]}
+    assert final["deployments rolled back"]["value"] == 1 and final["deployments rolled back"]["ok"]
+    assert final["monitor runs whose baseline was not the serving model's"]["value"] == 0
