@@ -83,7 +83,7 @@ def test_the_killed_task_and_training_job_were_retried_and_succeeded(soak):
 
 def test_the_retrained_models_deployment_rolled_back_and_the_old_model_kept_serving(soak):
     [rollback] = [f for f in soak["faults"] if f["fault"] == ROLLBACK_DURING_DRIFT]
-    assert "500 ModelError" in rollback["outcome"] and "as before" in rollback["outcome"], rollback
+    assert "ModelError (original status 500)" in rollback["outcome"] and "as before" in rollback["outcome"], rollback
     assert "ended failed" in rollback["outcome"] and "error alarm" in rollback["outcome"], rollback
     final = {i["name"]: i for i in soak["days"][-1]["invariants"]}
     assert final["deployments rolled back"]["value"] == 1 and final["deployments rolled back"]["ok"]
