@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -195,67 +196,83 @@ class Soak:
                                            + f") during scones_inference {run_id}, which ended {state}"
                                            + (f"; {left} planned answers were never asked for" if left else ""))
 
-    def plan_new_model_error(self) -> None:
-        """Queue the retrained model's error: only an invocation its blue/green update routes to it takes it."""
+    def watch_for_update(self, drift: str | None) -> dict[str, Any]:
+        """Queue the retrained model's error and watch for its update in a thread, from before the monitor run.
+
+        The retraining the monitor run triggers may train and deploy before that run ends (its killed task is
+        retried after the heartbeat timeout), so the watch starts first. Only an invocation the update routes
+        to the new model takes the planned error.
+        """
+        from include import runtime
+        from include.runtime.local.serving import model_server_url
+
         model_server_faults.plan_answers(self.root / FAULT_FILE, [NEW_MODEL_ERROR])
         self.ledger.rollbacks_planned += 1
+        name = self.settings.deploy.endpoint_name
+        watch: dict[str, Any] = {
+            "name": name, "url": model_server_url(self.settings), "stop": threading.Event(), "answers": [],
+            "shifting": None, "before": runtime.served_models(self.settings).served_model(name),
+            "deploys_before": {run["dag_run_id"] for run in self.airflow.runs("scones_deploy")}}
+        watch["thread"] = threading.Thread(target=self.probe_when_shifting, args=(watch, drift),
+                                           name="rollback-probe", daemon=True)
+        watch["thread"].start()
+        return watch
 
-    def roll_back_retrained_model(self, where: str, retrained: bool, drift: str | None) -> None:
-        """Send the retrained model photos while its update bakes; its planned error trips the rollback alarm.
+    def probe_when_shifting(self, watch: dict[str, Any], drift: str | None) -> None:
+        from include.runtime.local.model_server_control import describe_endpoint
 
-        Traffic during the bake is what the alarm watches (no inference runs then: the next interval waits for
-        the deployment). The endpoint must end serving the model it served before, the deploy run failed.
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while not watch["stop"].is_set() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError):
+                shifting = describe_endpoint(watch["url"], watch["name"]).get("traffic_shifting")
+                if shifting:
+                    watch["shifting"] = shifting
+                    watch["answers"] = self.probe_update(watch["url"], watch["name"], drift)
+                    return
+            time.sleep(0.2)
+
+    def roll_back_retrained_model(self, where: str, watch: dict[str, Any], retrained: bool) -> None:
+        """Once the retraining and its deployment are over: the endpoint must serve the model it served before.
+
+        No inference runs during the bake (the next interval waits for the deployment): the soak's probe
+        invocations are the traffic the alarm watches.
         """
         from include import runtime
         from include.runtime.local.model_server_control import describe_endpoint
-        from include.runtime.local.serving import model_server_url
 
-        name = self.settings.deploy.endpoint_name
-        served = runtime.served_models(self.settings)
-        before = served.served_model(name)
-        deploys_before = {run["dag_run_id"] for run in self.airflow.runs("scones_deploy")}
-        url = model_server_url(self.settings)
-        shifting = self.wait_for_update(url, name) if retrained else None
-        answers = self.probe_update(url, name, drift) if shifting else []
+        thread, url, name = watch["thread"], watch["url"], watch["name"]
+        busy = time.monotonic()
+        deadline = busy + RUN_TIMEOUT
+        while retrained and thread.is_alive() and time.monotonic() < deadline:
+            if invariants.active_runs(self.airflow):
+                busy = time.monotonic()
+            elif time.monotonic() - busy > IDLE_GIVE_UP_SECONDS:
+                break   # the retraining ended without an update (its gate failed, or it skipped)
+            time.sleep(1)
+        watch["stop"].set()
+        thread.join(timeout=60)
         self.wait_idle()
         left = model_server_faults.clear_answers(self.root / FAULT_FILE)
-        after = served.served_model(name)
-        new_deploys = [run for run in self.airflow.runs("scones_deploy") if run["dag_run_id"] not in deploys_before]
+        before, after = watch["before"], runtime.served_models(self.settings).served_model(name)
+        new_deploys = [run for run in self.airflow.runs("scones_deploy")
+                       if run["dag_run_id"] not in watch["deploys_before"]]
         failure = describe_endpoint(url, name).get("failure_reason") or ""
         kept = before is not None and after is not None and after.model_package_arn == before.model_package_arn
         for run in new_deploys:
             if run["state"] == "failed" and kept and "rolled back" in failure:
                 self.ledger.rolled_back_deploys.append(("scones_deploy", run["dag_run_id"]))
+        shifting = watch["shifting"]
         self.fault(ROLLBACK_DURING_DRIFT, where,
                    (f"the retrained model's update to {shifting['config_name']} answered "
-                    + ", ".join(answers) + " during its bake" if shifting else
-                    "no blue/green update started (" + ("the monitor run retrained" if retrained else
-                                                        "the monitor run did not retrain") + ")")
+                    + ", ".join(watch["answers"]) + " during its bake" if shifting else
+                    "no blue/green update seen (" + ("the monitor run retrained" if retrained else
+                                                     "the monitor run did not retrain") + ")")
                    + "; scones_deploy " + (", ".join(f"{r['dag_run_id']} ended {r['state']}" for r in new_deploys)
                                            or "did not run")
                    + f"; the endpoint serves {after.model_package_arn if after else None}"
                    + (" as before" if kept else f", not {before.model_package_arn if before else None}")
                    + (f" ({failure[:160]})" if failure else "")
                    + (f"; {left} planned answer(s) never asked for" if left else ""))
-
-    def wait_for_update(self, url: str, name: str) -> dict | None:
-        """The endpoint's ``traffic_shifting`` once the retrained model's update bakes; None if none comes."""
-        from include.runtime.local.model_server_control import describe_endpoint
-
-        deadline = time.monotonic() + RUN_TIMEOUT
-        checked = busy = time.monotonic()
-        while time.monotonic() < deadline:
-            shifting = describe_endpoint(url, name).get("traffic_shifting")
-            if shifting:
-                return shifting
-            if time.monotonic() - checked > 3:
-                checked = time.monotonic()
-                if invariants.active_runs(self.airflow):
-                    busy = checked
-                elif checked - busy > IDLE_GIVE_UP_SECONDS:
-                    return None   # the retraining ended without an update (its gate failed, or it skipped)
-            time.sleep(0.2)
-        return None
 
     def probe_update(self, url: str, name: str, drift: str | None) -> list[str]:
         """Invoke the endpoint with courier photos while the update shifts traffic; what each call answered.
@@ -414,11 +431,10 @@ class Soak:
         if CORRUPT_CAPTURE in interval.faults:
             self.corrupt_capture_file(where)
         window_end = datetime.now(UTC) + timedelta(seconds=1)
-        if ROLLBACK_DURING_DRIFT in interval.faults:
-            self.plan_new_model_error()
+        watch = self.watch_for_update(interval.drift) if ROLLBACK_DURING_DRIFT in interval.faults else None
         self.monitor(interval, window_start, window_end)
-        if ROLLBACK_DURING_DRIFT in interval.faults:
-            self.roll_back_retrained_model(where, self.ledger.monitor_runs[-1].retrain_triggered, interval.drift)
+        if watch is not None:
+            self.roll_back_retrained_model(where, watch, self.ledger.monitor_runs[-1].retrain_triggered)
         self.say(f"{where}: {interval.photos} photos{f' ({interval.drift})' if interval.drift else ''}, "
                  f"inference {state} {json.dumps(routing['counts']) if routing else ''}, {labelled} labels given")
 
