@@ -96,6 +96,7 @@ class Soak:
         self.pending_review: list[str] = []   # review prefixes whose photos the reviewers label next interval
         self.truth_by_name: dict[str, str] = {}
         self.backfills: list[int] = []
+        self.rollback_watch: dict[str, Any] | None = None
 
     # --- Airflow ---------------------------------------------------------------------------------
 
@@ -196,12 +197,13 @@ class Soak:
                                            + f") during scones_inference {run_id}, which ended {state}"
                                            + (f"; {left} planned answers were never asked for" if left else ""))
 
-    def watch_for_update(self, drift: str | None) -> dict[str, Any]:
-        """Queue the retrained model's error and watch for its update in a thread, from before the monitor run.
+    def watch_for_update(self, where: str, drift: str | None) -> dict[str, Any]:
+        """Queue the new model's error and watch for its update in a thread, from before the monitor run.
 
-        The retraining the monitor run triggers may train and deploy before that run ends (its killed task is
-        retried after the heartbeat timeout), so the watch starts first. Only an invocation the update routes
-        to the new model takes the planned error.
+        The drift's new model is the one trained after the monitor run asked for a retrain: by that run's
+        retraining, or — when its data is unchanged until the reviewers' labels of the drifted photos are
+        ingested — by the training the day's ingest starts. Only an invocation its update routes to it takes
+        the planned error.
         """
         from include import runtime
         from include.runtime.local.serving import model_server_url
@@ -210,8 +212,8 @@ class Soak:
         self.ledger.rollbacks_planned += 1
         name = self.settings.deploy.endpoint_name
         watch: dict[str, Any] = {
-            "name": name, "url": model_server_url(self.settings), "stop": threading.Event(), "answers": [],
-            "shifting": None, "before": runtime.served_models(self.settings).served_model(name),
+            "where": where, "name": name, "url": model_server_url(self.settings), "stop": threading.Event(),
+            "answers": [], "shifting": None, "before": runtime.served_models(self.settings).served_model(name),
             "deploys_before": {run["dag_run_id"] for run in self.airflow.runs("scones_deploy")}}
         watch["thread"] = threading.Thread(target=self.probe_when_shifting, args=(watch, drift),
                                            name="rollback-probe", daemon=True)
@@ -231,7 +233,7 @@ class Soak:
                     return
             time.sleep(0.2)
 
-    def roll_back_retrained_model(self, where: str, watch: dict[str, Any], retrained: bool) -> None:
+    def roll_back_retrained_model(self, watch: dict[str, Any]) -> None:
         """Once the retraining and its deployment are over: the endpoint must serve the model it served before.
 
         No inference runs during the bake (the next interval waits for the deployment): the soak's probe
@@ -240,10 +242,10 @@ class Soak:
         from include import runtime
         from include.runtime.local.model_server_control import describe_endpoint
 
-        thread, url, name = watch["thread"], watch["url"], watch["name"]
+        thread, url, name, where = watch["thread"], watch["url"], watch["name"], watch["where"]
         busy = time.monotonic()
         deadline = busy + RUN_TIMEOUT
-        while retrained and thread.is_alive() and time.monotonic() < deadline:
+        while thread.is_alive() and time.monotonic() < deadline:
             if invariants.active_runs(self.airflow):
                 busy = time.monotonic()
             elif time.monotonic() - busy > IDLE_GIVE_UP_SECONDS:
@@ -265,8 +267,7 @@ class Soak:
         self.fault(ROLLBACK_DURING_DRIFT, where,
                    (f"the retrained model's update to {shifting['config_name']} answered "
                     + ", ".join(watch["answers"]) + " during its bake" if shifting else
-                    "no blue/green update seen (" + ("the monitor run retrained" if retrained else
-                                                     "the monitor run did not retrain") + ")")
+                    "no blue/green update seen (no training passed its gate after the drift)")
                    + "; scones_deploy " + (", ".join(f"{r['dag_run_id']} ended {r['state']}" for r in new_deploys)
                                            or "did not run")
                    + f"; the endpoint serves {after.model_package_arn if after else None}"
@@ -431,10 +432,9 @@ class Soak:
         if CORRUPT_CAPTURE in interval.faults:
             self.corrupt_capture_file(where)
         window_end = datetime.now(UTC) + timedelta(seconds=1)
-        watch = self.watch_for_update(interval.drift) if ROLLBACK_DURING_DRIFT in interval.faults else None
+        if ROLLBACK_DURING_DRIFT in interval.faults:
+            self.rollback_watch = self.watch_for_update(where, interval.drift)
         self.monitor(interval, window_start, window_end)
-        if watch is not None:
-            self.roll_back_retrained_model(where, watch, self.ledger.monitor_runs[-1].retrain_triggered)
         self.say(f"{where}: {interval.photos} photos{f' ({interval.drift})' if interval.drift else ''}, "
                  f"inference {state} {json.dumps(routing['counts']) if routing else ''}, {labelled} labels given")
 
@@ -510,6 +510,9 @@ class Soak:
                 for interval in self.plan.intervals(day):
                     self.play_interval(interval)
                 self.ingest(self.plan.day_start(day + 1))
+                if self.rollback_watch is not None:   # the drifted day's new model deploys after its ingest
+                    self.roll_back_retrained_model(self.rollback_watch)
+                    self.rollback_watch = None
                 for backfill in self.backfills:
                     self.airflow.wait_for_backfill(backfill, timeout=RUN_TIMEOUT)
                 self.wait_idle()
