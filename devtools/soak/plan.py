@@ -127,7 +127,7 @@ class SoakPlan:
             faults.append(ENDPOINT_ERRORS)   # the busy interval: the most photos in flight
         if (day, index) == (first.first_day, last_index):
             faults.append(WORKER_KILL)       # the drifted interval's monitor run, the one that retrains
-            faults.append(ROLLBACK_DURING_DRIFT)   # ... and whose retrained model's deployment rolls back
+            faults.append(ROLLBACK_DURING_DRIFT)   # the model trained after it (and the day's ingest) rolls back
         if (day, index) == (first.first_day, 0):
             faults.append(SCHEDULER_KILL)
         if (day, index) == (first.first_day, last_index):
