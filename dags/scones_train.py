@@ -66,10 +66,11 @@ def scones_train():
         """Skip the run when it would reproduce the serving model; the reason goes to the log."""
         if context["params"]["force"]:
             return True
-        inputs = training.candidate_inputs(runtime.object_store(settings), partition,
-                                           hyperparameters_for(settings, context["params"]))
-        reason = training.reason_not_to_train(settings, inputs, runtime.served_models(settings),
-                                              runtime.model_registry(settings))
+        store, served, registry = (runtime.object_store(settings), runtime.served_models(settings),
+                                   runtime.model_registry(settings))
+        inputs = training.candidate_inputs(store, partition, hyperparameters_for(settings, context["params"]))
+        warm_start = training.warm_start_model_url(settings, served, registry, context["params"])
+        reason = training.reason_not_to_train(settings, store, inputs, served, registry, warm_start)
         print(f"not training: {reason}" if reason else "training: something changed since the serving model")
         return reason is None
 

@@ -4,7 +4,9 @@ training run would learn anything the deployed model does not already know.
 The digests are registered with each model version (``CustomerMetadataProperties``). A ``scones_train``
 run whose three digests all equal the serving version's — or a recently registered version's, one still
 waiting to deploy, rolled back or rejected — is skipped: on AWS it would pay for a training job, a registry
-version and a blue/green deployment to reproduce a model that exists.
+version and a blue/green deployment to reproduce a model that exists. A candidate that failed the quality
+gate is never registered, so its inputs (and the weights it started from) are recorded apart: training is
+deterministic, so the same inputs would fail the same way.
 """
 
 from __future__ import annotations
@@ -69,14 +71,22 @@ def registered_inputs(record: Mapping[str, Any]) -> TrainingInputs | None:
                           metadata[HYPERPARAMETERS_DIGEST])
 
 
+def candidate_key(inputs: TrainingInputs, warm_start_model_url: str | None) -> str:
+    """One digest of a candidate's three input digests and the weights it started from (``scratch`` if none)."""
+    text = json.dumps({**inputs.as_metadata(), "warm_start": warm_start_model_url or "scratch"}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def reason_not_to_train(candidate: TrainingInputs, serving: Mapping[str, Any] | None,
-                        registered: Iterable[Mapping[str, Any]] = ()) -> str | None:
+                        registered: Iterable[Mapping[str, Any]] = (),
+                        failed: Mapping[str, Any] | None = None) -> str | None:
     """Why training would reproduce a model that exists, or ``None`` to train.
 
     A model exists when the serving version, or one of the ``registered`` versions (the newest of the group),
     was trained on the same data, code and hyperparameters. The registered ones matter when a version is not
     serving yet (deployment waiting or baking), was rolled back, or was rejected: training again would only
-    make it again.
+    make it again. ``failed`` is the record of a candidate with the same inputs and starting weights that
+    failed the quality gate (:func:`candidate_key`).
     """
     if candidate.dataset_sha256 is None:
         return None
@@ -91,6 +101,10 @@ def reason_not_to_train(candidate: TrainingInputs, serving: Mapping[str, Any] | 
             return (f"model version {record['ModelPackageVersion']} ({record['ModelPackageArn']}, {status}, not "
                     f"serving) was trained on {_described(candidate)}: a new run would make it again. Deploy or "
                     f"approve it, or: {advice}")
+    if failed is not None:
+        return (f"run {failed.get('run_key')} trained a candidate on {_described(candidate)}, from the same "
+                f"weights, and it failed the quality gate ({failed.get('reason')}): training is deterministic, so "
+                f"a new run would fail the same way. {advice}")
     return None
 
 

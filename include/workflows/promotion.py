@@ -43,12 +43,21 @@ def promote_model(candidate: Any, prefix: str) -> Any:
                 model_url=candidate["model_url"], partition=candidate["partition"])
 
         @task.short_circuit
-        def passes_quality_gate(evaluation_result: dict) -> bool:
-            """A failed gate ends the run cleanly: downstream is skipped and the reason logged."""
+        def passes_quality_gate(candidate: dict, evaluation_result: dict, **context) -> bool:
+            """A failed gate ends the run cleanly: downstream is skipped, the reason logged, and the candidate's
+            inputs recorded so a run on the same inputs stops before training."""
             settings = get_settings()
-            _, evaluation = training.read_evaluation(runtime.object_store(settings), evaluation_result)
+            store = runtime.object_store(settings)
+            _, evaluation = training.read_evaluation(store, evaluation_result)
             decision = training.quality_gate(evaluation, settings.gate.min_accuracy, settings.gate.max_regression)
             print(f"quality gate {'PASSED' if decision.passed else 'FAILED'}: {decision.reason}")
+            if not decision.passed:
+                recorded = training.record_failed_candidate(settings, store, candidate,
+                                                            run_key=model_key(prefix, context),
+                                                            reason=decision.reason,
+                                                            accuracy=evaluation["metrics"]["accuracy"])
+                print(f"recorded the refused candidate's inputs at {recorded}" if recorded else
+                      "the partition has no content digest: the refused candidate's inputs are not recorded")
             return decision.passed
 
         @task
@@ -74,7 +83,7 @@ def promote_model(candidate: Any, prefix: str) -> Any:
 
         evaluation = runtime.processing_job(task_id="evaluate", config=build_evaluation_request(candidate))
         version = register_model(candidate, evaluation.output)
-        passes_quality_gate(evaluation.output) >> version
+        passes_quality_gate(candidate, evaluation.output) >> version
         baseline_request = build_baseline_request(candidate, evaluation.output)
         version >> baseline_request
         baseline = runtime.processing_job(task_id="baseline", config=baseline_request)

@@ -6,6 +6,7 @@ gate, registration and drift baseline (see :mod:`include.workflows.promotion`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from include.deployed_model import serving_version_or_none
 from include.registry import ModelRegistry, model_data_url
 from include.runtime.capabilities import ServedModels
 from include.settings import Settings
-from include.storage import ObjectStore
+from include.storage import ObjectNotFoundError, ObjectStore
 from include.workflows import lineage
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,39 @@ def candidate_inputs(store: ObjectStore, partition: str, hyperparameters: Mappin
     return lineage.training_inputs(store, partition=partition, hyperparameters=hyperparameters)
 
 
-def reason_not_to_train(settings: Settings, inputs: lineage.TrainingInputs, served_models: ServedModels,
-                        registry: ModelRegistry) -> str | None:
-    """Why training on these inputs would reproduce the serving model or a recently registered version, or
-    ``None`` when it is worth it."""
+def failed_candidate_uri(settings: Settings, inputs: lineage.TrainingInputs, warm_start_model_url: str | None) -> str:
+    """Where a candidate that failed the quality gate is recorded, by its inputs and starting weights."""
+    return settings.s3_uri(settings.prefixes.registry, settings.registry.model_package_group, "failed-candidates",
+                           f"{lineage.candidate_key(inputs, warm_start_model_url)}.json")
+
+
+def record_failed_candidate(settings: Settings, store: ObjectStore, candidate: Mapping[str, Any], *, run_key: str,
+                            reason: str, accuracy: float) -> str | None:
+    """Record a candidate the gate refused, so a run on the same inputs stops before training; its URI, or
+    ``None`` for a partition without a content digest."""
+    inputs = lineage.training_inputs(store, partition=candidate["partition"],
+                                     hyperparameters=candidate["hyperparameters"])
+    if inputs.dataset_sha256 is None:
+        return None
+    uri = failed_candidate_uri(settings, inputs, candidate.get("warm_start_model_url"))
+    store.put_bytes(uri, json.dumps({"run_key": run_key, "reason": reason, "accuracy": accuracy,
+                                     "partition": candidate["partition"], "model_url": candidate["model_url"],
+                                     "warm_start_model_url": candidate.get("warm_start_model_url"),
+                                     "inputs": inputs.as_metadata()}, indent=2).encode())
+    return uri
+
+
+def reason_not_to_train(settings: Settings, store: ObjectStore, inputs: lineage.TrainingInputs,
+                        served_models: ServedModels, registry: ModelRegistry,
+                        warm_start_model_url: str | None) -> str | None:
+    """Why training on these inputs would reproduce the serving model, a recently registered version or a
+    candidate the gate refused, or ``None`` when it is worth it."""
+    failed = None
+    if inputs.dataset_sha256 is not None:
+        with contextlib.suppress(ObjectNotFoundError):
+            failed = json.loads(store.get_bytes(failed_candidate_uri(settings, inputs, warm_start_model_url)))
     return lineage.reason_not_to_train(inputs, serving_version_or_none(settings, served_models, registry),
-                                       registry.recent_versions(RECENT_VERSIONS_COMPARED))
+                                       registry.recent_versions(RECENT_VERSIONS_COMPARED), failed)
 
 
 def build_evaluation_request(settings: Settings, store: ObjectStore, registry: ModelRegistry,

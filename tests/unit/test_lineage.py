@@ -89,12 +89,45 @@ def test_the_check_reads_the_newest_registered_versions_from_the_registry(settin
     inputs = lineage.training_inputs(store, partition=PARTITION, hyperparameters={"epochs": 3})
     registry = LocalModelRegistry(settings)
     served = LocalServedModels(settings)
-    assert training.reason_not_to_train(settings, inputs, served, registry) is None
+    assert training.reason_not_to_train(settings, store, inputs, served, registry, None) is None
     registry.register({"ModelPackageGroupName": settings.registry.model_package_group,
                        "ModelApprovalStatus": "Approved",
                        "CustomerMetadataProperties": {"scones:run-key": "train-1", **inputs.as_metadata()},
                        "InferenceSpecification": {"Containers": [{"Image": "i", "ModelDataUrl": "s3://b/m"}],
                                                   "SupportedContentTypes": ["image/png"],
                                                   "SupportedResponseMIMETypes": ["application/json"]}})
-    reason = training.reason_not_to_train(settings, inputs, served, registry)
+    reason = training.reason_not_to_train(settings, store, inputs, served, registry, None)
     assert reason and "model version 1" in reason
+
+
+def test_a_candidate_the_gate_refused_stops_a_run_on_the_same_inputs_and_weights(settings, store):
+    """Training is deterministic: the same inputs from the same weights would fail the gate again."""
+    from include.runtime.local.registry import LocalModelRegistry
+    from include.runtime.local.serving import LocalServedModels
+    from include.workflows import training
+
+    publish_partition(store, PARTITION, "e" * 64)
+    registry, served = LocalModelRegistry(settings), LocalServedModels(settings)
+    warm = "s3://scones-mlops/models/train-1/training/scones-train-1/output/model.tar.gz"
+    candidate = {"partition": PARTITION, "hyperparameters": {"epochs": 3}, "warm_start_model_url": warm,
+                 "model_url": "s3://scones-mlops/models/train-2/training/scones-train-2/output/model.tar.gz"}
+    inputs = lineage.training_inputs(store, partition=PARTITION, hyperparameters={"epochs": 3})
+    assert training.reason_not_to_train(settings, store, inputs, served, registry, warm) is None
+
+    uri = training.record_failed_candidate(settings, store, candidate, run_key="train-2",
+                                           reason="accuracy 0.9187 trails the champion's 0.9431", accuracy=0.9187)
+    assert uri and store.exists(uri)
+    reason = training.reason_not_to_train(settings, store, inputs, served, registry, warm)
+    assert reason and "train-2" in reason and "failed the quality gate" in reason and "force=true" in reason
+    # From other weights, or with other data, it is a different candidate: it trains.
+    assert training.reason_not_to_train(settings, store, inputs, served, registry, None) is None
+    other = lineage.TrainingInputs(**{**inputs.__dict__, "dataset_sha256": "f" * 64})
+    assert training.reason_not_to_train(settings, store, other, served, registry, warm) is None
+
+
+def test_a_partition_without_a_content_digest_records_no_refused_candidate(settings, store):
+    from include.workflows import training
+
+    store.put_bytes(PARTITION + "manifest.json", b'{"run_key": "old"}')
+    candidate = {"partition": PARTITION, "hyperparameters": {"epochs": 3}, "model_url": "s3://b/m.tar.gz"}
+    assert training.record_failed_candidate(settings, store, candidate, run_key="r", reason="x", accuracy=0.1) is None
