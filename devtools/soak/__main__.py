@@ -23,8 +23,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--interval-hours", type=int, default=12, help="hours each inference/monitor run covers")
     parser.add_argument("--base-photos", type=int, default=40, help="photos of an ordinary interval at midday")
     parser.add_argument("--busy-photos", type=int, default=400, help="photos of the one busy interval")
-    parser.add_argument("--cooldown-hours", type=float, default=24.0,
-                        help="monitor.retrain_cooldown_hours (wall clock: capture is written on the wall clock)")
+    parser.add_argument("--cooldown-hours", type=float, default=None,
+                        help="monitor.retrain_cooldown_hours (wall clock: capture is written on the wall clock); "
+                             "default a day, or 0.15 with several drift episodes")
     parser.add_argument("--work-root", type=Path, default=WORK_ROOT, help="Airflow home and data root (wiped first)")
     parser.add_argument("--report", type=Path, default=REPORT_PATH, help="where the JSON report goes")
     return parser.parse_args(argv)

@@ -62,6 +62,12 @@ class Interval:
         return f"day {self.day + 1}{hours}"
 
 
+EPISODES_APART_COOLDOWN_HOURS = 0.15
+"""The wall-clock cooldown of a soak with several drift episodes: 9 minutes, longer than one two-day episode
+takes to play (about 3 minutes here) and shorter than the fortnight between episodes (about 16): a day's
+cooldown would span the whole run, and the second episode could only alert."""
+
+
 @dataclass(frozen=True)
 class SoakPlan:
     """How long, how busy, and where the drift episodes and faults fall.
@@ -76,7 +82,9 @@ class SoakPlan:
     base_photos: int = 40
     busy_photos: int = 400
     seed: int = 14
-    cooldown_hours: float = 24.0   # monitor.retrain_cooldown_hours, in wall-clock time (capture is on the wall clock)
+    cooldown_hours: float | None = None
+    """``monitor.retrain_cooldown_hours``, in wall-clock time (capture is written on the wall clock): by default
+    a day for one episode, :data:`EPISODES_APART_COOLDOWN_HOURS` when there are several."""
     episodes: tuple[DriftEpisode, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -87,6 +95,9 @@ class SoakPlan:
                              f"not {self.interval_hours}")
         if not self.episodes:
             object.__setattr__(self, "episodes", default_episodes(self.days))
+        if self.cooldown_hours is None:
+            cooldown = 24.0 if len(self.episodes) == 1 else EPISODES_APART_COOLDOWN_HOURS
+            object.__setattr__(self, "cooldown_hours", cooldown)
 
     @property
     def intervals_per_day(self) -> int:

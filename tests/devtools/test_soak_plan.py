@@ -130,3 +130,13 @@ def test_a_failed_deployment_not_seen_rolling_back_fails_both_rows():
     rows = {i.name: i for i in failure_invariants(failed(("scones_deploy", "asset_triggered__1")), Ledger())}
     assert not rows["deployments rolled back"].ok
     assert not rows["DAG runs failed (rolled-back deployments expected)"].ok
+
+
+def test_the_cooldown_lets_a_month_retrain_for_each_of_its_episodes():
+    """Capture is on the wall clock, so is the cooldown: a day's would span a month's whole run."""
+    from devtools.soak.plan import EPISODES_APART_COOLDOWN_HOURS
+
+    assert SoakPlan(days=3).cooldown_hours == 24.0
+    month = SoakPlan(days=30)
+    assert len(month.episodes) == 2 and month.cooldown_hours == EPISODES_APART_COOLDOWN_HOURS < 1
+    assert SoakPlan(days=30, cooldown_hours=2.0).cooldown_hours == 2.0
